@@ -1,0 +1,42 @@
+import type { AnnotatedTag, Commit, ObjectStore, RefSnapshot, TreeEntry } from './types.js';
+
+/**
+ * High-level, read-only access to one bare (or non-bare) git repository. The Go-module logic
+ * only ever talks to this interface. Implementations must be safe for concurrent use.
+ */
+export interface GitRepository {
+  /** The object source underneath (exposed for tests and benchmarks). */
+  readonly objects: ObjectStore;
+  /** Refs as they are now; cheap to call repeatedly (re-reads only what changed). */
+  refs(): Promise<RefSnapshot>;
+  /** Throws NotFoundError when the object is missing or is not a commit. */
+  readCommit(oid: string): Promise<Commit>;
+  /** Throws NotFoundError when the object is missing or is not a tag. */
+  readTag(oid: string): Promise<AnnotatedTag>;
+  /** Entries in stored order. Throws NotFoundError when missing or not a tree. */
+  readTree(oid: string): Promise<TreeEntry[]>;
+  /** Throws NotFoundError when missing or not a blob. */
+  readBlob(oid: string): Promise<Buffer>;
+  /** Size of a blob without reading all of it where the store allows. */
+  blobSize(oid: string): Promise<number>;
+  /**
+   * The entry at a slash-separated path below a tree ("" is the tree itself, returned as a
+   * synthetic tree entry), or null when any element is missing or a non-tree is traversed.
+   */
+  lookupPath(treeOid: string, path: string): Promise<TreeEntry | null>;
+  /** True when `ancestor` is `descendant` or reachable from it through parents. */
+  isAncestor(ancestor: string, descendant: string): Promise<boolean>;
+  /** All commits reachable from `commit` (itself included); cached, treat as read-only. */
+  ancestors(commit: string): Promise<ReadonlySet<string>>;
+  /** Full ids of all objects whose id starts with the lower-case hex `prefix` (4–40 chars). */
+  findByPrefix(prefix: string): Promise<string[]>;
+  /** Releases file descriptors and caches. */
+  close(): Promise<void>;
+}
+
+export type ObjectReaderKind = 'pack' | 'isomorphic-git';
+
+export interface OpenRepositoryOptions {
+  /** Which object source to use. Defaults to 'pack' (the random-access pack reader). */
+  objectReader?: ObjectReaderKind;
+}

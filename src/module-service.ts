@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { CodeHost } from './code-host.js';
+import { CodeRepo, type ResolvedVersion } from './code-repo.js';
+import { NotFoundError } from './errors.js';
+import type { GitRepository } from './git/repository.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import * as modulePath from './module-path.js';
+import { planModuleZip, readArchivedFile, type ZipPlan } from './module-zip.js';
+import type { VersionPins } from './version-pins.js';
+import { createJsZipStream } from './zip-writer.js';
+
+/** The `.info` / `@latest` body, Go's `modfetch.RevInfo`. */
+export interface RevInfo {
+  Version: string;
+  /** Committer time in UTC, `YYYY-MM-DDTHH:MM:SSZ`. */
+  Time: string;
+}
+
+/** A module zip, ready to stream; never held whole in memory by the service. */
+export interface ModuleZip {
+  /** Strong validator for the zip's bytes. */
+  etag: string;
+  /** Byte length when known in advance (served from a cache), else null. */
+  size: number | null;
+  /** Opens the byte stream. Destroying the stream aborts any work behind it. */
+  open(signal?: AbortSignal): Readable;
+}
+
+/** The GOPROXY protocol for one project's repository (see `go help goproxy`). */
+export interface ModuleService {
+  /** GET <module>/@v/list: tagged versions; never pseudo-versions. */
+  list(modulePath: string, signal?: AbortSignal): Promise<string[]>;
+  /** GET <module>/@v/<query>.info: any revision go may send, converted like direct mode. */
+  info(modulePath: string, query: string, signal?: AbortSignal): Promise<RevInfo>;
+  /** GET <module>/@v/<version>.mod: the raw go.mod bytes, or `module <path>\n`. */
+  goMod(modulePath: string, version: string, signal?: AbortSignal): Promise<Buffer>;
+  /** GET <module>/@v/<version>.zip */
+  zip(modulePath: string, version: string, signal?: AbortSignal): Promise<ModuleZip>;
+  /** GET <module>/@latest: convert(HEAD of the default branch). */
+  latest(modulePath: string, signal?: AbortSignal): Promise<RevInfo>;
+}
+
+
+export interface ModuleServiceOptions {
+  repository: GitRepository;
+  /** `<modulePrefix>/<project full path>`: the module path of the repository root. */
+  codeRoot: string;
+  /** Where served versions are pinned to their commits (so moved tags change nothing). */
+  pins: VersionPins;
+  logger?: Logger;
+}
+
+/** Formats seconds since the epoch as Go's RevInfo time: UTC, whole seconds. */
+export function formatRevTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function isCanonicalFor(path: string, version: string): boolean {
+  return modulePath.canonicalVersion(version) === version && modulePath.check(path, version) === null;
+}
+
+export function createModuleService(options: ModuleServiceOptions): ModuleService {
+  const { repository, codeRoot, pins } = options;
+  const logger = options.logger ?? silentLogger;
+  let current: { host: CodeHost; repos: Map<string, CodeRepo> } | null = null;
+  const plans = new Map<string, Promise<ZipPlan>>();
+
+  /** The CodeRepo for a module at the current refs state (list and conversions are keyed by it). */
+  async function codeRepo(path: string): Promise<CodeRepo> {
+    if (modulePath.checkPath(path) !== null) throw new NotFoundError(`malformed module path "${path}"`);
+    const refs = await repository.refs();
+    if (!current || current.host.refs.stateKey !== refs.stateKey) {
+      current = { host: new CodeHost(repository, refs), repos: new Map() };
+    }
+    let repo = current.repos.get(path);
+    if (!repo) {
+      repo = new CodeRepo(current.host, codeRoot, path);
+      current.repos.set(path, repo);
+    }
+    return repo;
+  }
+
+  /** A canonical version: pinned to the commit it was first served from. */
+  async function resolveCanonical(path: string, version: string): Promise<{ repo: CodeRepo; resolved: ResolvedVersion }> {
+    const repo = await codeRepo(path);
+    const pinned = await pins.get(path, version);
+    if (pinned) return { repo, resolved: pinned };
+    if (!isCanonicalFor(path, version)) throw new NotFoundError(`${path}@${version}: invalid version: not a canonical version for this module`);
+    const resolved = await repo.stat(version);
+    if (resolved.version !== version) {
+      throw new NotFoundError(`${path}@${version}: invalid version: resolves to version ${resolved.version}`);
+    }
+    await pins.set(path, version, resolved);
+    return { repo, resolved };
+  }
+
+  function zipPlan(repo: CodeRepo, path: string, version: string, resolved: ResolvedVersion, signal?: AbortSignal): Promise<ZipPlan> {
+    const key = `${resolved.commit}\0${path}\0${version}`;
+    let plan = plans.get(key);
+    if (!plan) {
+      plan = (async () => {
+        // The module directory is a property of the pinned commit, not of today's refs.
+        const loc = await repo.findDirAt(version, resolved.commit);
+        return planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version, signal });
+      })();
+      plans.set(key, plan);
+      plan.catch(() => plans.delete(key));
+      // Plans are small but unbounded in number; keep only the recent ones.
+      if (plans.size > 256) plans.delete(plans.keys().next().value as string);
+    }
+    return plan;
+  }
+
+  return {
+    async list(path) {
+      return (await codeRepo(path)).versions();
+    },
+
+    async info(path, query) {
+      if (isCanonicalFor(path, query)) {
+        const pinned = await pins.get(path, query);
+        if (pinned) return { Version: pinned.version, Time: formatRevTime(pinned.time) };
+      }
+      const repo = await codeRepo(path);
+      const resolved = await repo.stat(query);
+      if (resolved.version === query) await pins.set(path, query, resolved);
+      return { Version: resolved.version, Time: formatRevTime(resolved.time) };
+    },
+
+    async latest(path) {
+      const resolved = await (await codeRepo(path)).latest();
+      return { Version: resolved.version, Time: formatRevTime(resolved.time) };
+    },
+
+    async goMod(path, version) {
+      const { repo, resolved } = await resolveCanonical(path, version);
+      return repo.goModAt(version, resolved.commit);
+    },
+
+    async zip(path, version, signal) {
+      const { repo, resolved } = await resolveCanonical(path, version);
+      const plan = await zipPlan(repo, path, version, resolved, signal);
+      const etag = `"${createHash('sha256').update(`jszip-1\0${resolved.commit}\0${path}\0${version}`).digest('base64url')}"`;
+      return {
+        etag,
+        size: null,
+        open(openSignal?: AbortSignal) {
+          const entries = plan.files.map((f) => ({
+            name: plan.prefix + f.path,
+            read: () => readArchivedFile(repo.code, f),
+          }));
+          const out = new PassThrough();
+          const zip = createJsZipStream(entries);
+          zip.on('error', (err) => {
+            logger.warn({ op: 'zip', kind: 'stream' }, err.message);
+            out.destroy(err);
+          });
+          zip.pipe(out);
+          const abort = (): void => {
+            zip.destroy();
+          };
+          openSignal?.addEventListener('abort', abort, { once: true });
+          out.on('close', abort);
+          return out;
+        },
+      };
+    },
+  };
+}
