@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { CodeHost } from './code-host.js';
 import { CodeRepo, type ResolvedVersion } from './code-repo.js';
 import { NotFoundError } from './errors.js';
@@ -9,7 +9,10 @@ import { silentLogger } from './logger.js';
 import * as modulePath from './module-path.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from './module-zip.js';
 import type { VersionPins } from './version-pins.js';
-import { createJsZipStream } from './zip-writer.js';
+import { createJsZipStream, type ZipEntrySource } from './zip-writer.js';
+import { createNativeZipStream } from './native-zip-writer.js';
+import type { ZipCache } from './zip-cache.js';
+import { LruCache } from './git/lru-cache.js';
 
 /** The `.info` / `@latest` body, Go's `modfetch.RevInfo`. */
 export interface RevInfo {
@@ -49,6 +52,10 @@ export interface ModuleServiceOptions {
   codeRoot: string;
   /** Where served versions are pinned to their commits (so moved tags change nothing). */
   pins: VersionPins;
+  /** Finished zips on disk; without it every zip request builds the zip again. */
+  zipCache?: ZipCache | null;
+  /** Defaults to 'native'. */
+  zipWriter?: ZipWriterKind;
   logger?: Logger;
 }
 
@@ -61,9 +68,22 @@ function isCanonicalFor(path: string, version: string): boolean {
   return modulePath.canonicalVersion(version) === version && modulePath.check(path, version) === null;
 }
 
+/** Which zip writer builds module zips (see BENCHMARKS.md for why native is the default). */
+export type ZipWriterKind = 'native' | 'jszip';
+
 export function createModuleService(options: ModuleServiceOptions): ModuleService {
   const { repository, codeRoot, pins } = options;
   const logger = options.logger ?? silentLogger;
+  const zipWriter: ZipWriterKind = options.zipWriter ?? 'native';
+  const zipCache = options.zipCache ?? null;
+  const goMods = new LruCache<string, Buffer>(16 * 1024 * 1024, (b) => b.length + 200);
+
+  function createZipStream(entries: ZipEntrySource[], signal?: AbortSignal): Readable {
+    const stream = zipWriter === 'jszip' ? createJsZipStream(entries) : createNativeZipStream(entries, signal ? { signal } : {});
+    stream.on('error', (err) => logger.warn({ op: 'zip', kind: 'stream' }, err.message));
+    if (signal) signal.addEventListener('abort', () => stream.destroy(), { once: true });
+    return stream;
+  }
   let current: { host: CodeHost; repos: Map<string, CodeRepo> } | null = null;
   const plans = new Map<string, Promise<ZipPlan>>();
 
@@ -136,34 +156,35 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
 
     async goMod(path, version) {
       const { repo, resolved } = await resolveCanonical(path, version);
-      return repo.goModAt(version, resolved.commit);
+      const key = `${resolved.commit}\0${path}\0${version}`;
+      const hit = goMods.get(key);
+      if (hit) return hit;
+      const data = await repo.goModAt(version, resolved.commit);
+      goMods.set(key, data);
+      return data;
     },
 
     async zip(path, version, signal) {
       const { repo, resolved } = await resolveCanonical(path, version);
-      const plan = await zipPlan(repo, path, version, resolved, signal);
-      const etag = `"${createHash('sha256').update(`jszip-1\0${resolved.commit}\0${path}\0${version}`).digest('base64url')}"`;
+      const key = createHash('sha256').update(`${zipWriter}-1\0${resolved.commit}\0${path}\0${version}`).digest('hex');
+      const cachedSize = zipCache ? await zipCache.lookup(key) : null;
+      // A cached zip was valid when it was built; otherwise the plan must succeed before any
+      // header is sent, so that an invalid module becomes a 404 and not a broken download.
+      const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved, signal) : null;
+      const build = (buildSignal?: AbortSignal): Readable => {
+        if (!plan) throw new Error('zip plan missing');
+        const entries = plan.files.map((f) => ({
+          name: plan.prefix + f.path,
+          read: () => readArchivedFile(repo.code, f),
+        }));
+        return createZipStream(entries, buildSignal);
+      };
       return {
-        etag,
-        size: null,
+        etag: `"${key.slice(0, 43)}"`,
+        size: cachedSize,
         open(openSignal?: AbortSignal) {
-          const entries = plan.files.map((f) => ({
-            name: plan.prefix + f.path,
-            read: () => readArchivedFile(repo.code, f),
-          }));
-          const out = new PassThrough();
-          const zip = createJsZipStream(entries);
-          zip.on('error', (err) => {
-            logger.warn({ op: 'zip', kind: 'stream' }, err.message);
-            out.destroy(err);
-          });
-          zip.pipe(out);
-          const abort = (): void => {
-            zip.destroy();
-          };
-          openSignal?.addEventListener('abort', abort, { once: true });
-          out.on('close', abort);
-          return out;
+          if (zipCache) return zipCache.open(key, build, openSignal);
+          return build(openSignal);
         },
       };
     },

@@ -3,7 +3,8 @@ import type { ModuleService } from './module-service.js';
 import { openGitRepository } from './git/open-repository.js';
 import type { GitRepository } from './git/repository.js';
 import { silentLogger as defaultLogger } from './logger.js';
-import { createModuleService } from './module-service.js';
+import { createModuleService, type ZipWriterKind } from './module-service.js';
+import { ZipCache } from './zip-cache.js';
 import { createDiskPins, createMemoryPins } from './version-pins.js';
 
 /** What the proxy needs to know about a project to serve its modules. */
@@ -28,8 +29,13 @@ export interface ProjectServicesOptions {
   /** GitLab's host part of module paths, e.g. "gitlab.example.com" or "gitlab.example.com/gitlab". */
   modulePrefix: string;
   cache?: CacheOptions;
+  /** Which writer builds zips; defaults to 'native' (node:zlib). 'jszip' is kept for comparison. */
+  zipWriter?: ZipWriterKind;
   logger?: Logger;
 }
+
+/** 2 GiB: room for a few hundred typical module zips. */
+export const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** Opens (and keeps open) one ModuleService per project repository. */
 export interface ProjectServices {
@@ -44,6 +50,9 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   const modulePrefix = options.modulePrefix.replace(/\/+$/, '');
   const repositories = new Map<string, Promise<GitRepository>>();
   const services = new Map<string, Promise<ModuleService>>();
+  const zipCache = options.cache?.dir
+    ? new ZipCache({ dir: options.cache.dir, maxBytes: options.cache.maxBytes ?? DEFAULT_CACHE_BYTES, logger })
+    : null;
 
   function openRepository(gitdir: string): Promise<GitRepository> {
     const known = repositories.get(gitdir);
@@ -67,6 +76,8 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
             repository,
             codeRoot: `${modulePrefix}/${project.fullPath}`,
             pins: options.cache?.dir ? createDiskPins(options.cache.dir, scope) : createMemoryPins(),
+            zipCache,
+            ...(options.zipWriter ? { zipWriter: options.zipWriter } : {}),
             logger,
           });
         })();
