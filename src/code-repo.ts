@@ -101,7 +101,7 @@ export class CodeRepo {
       const v = tag.slice(p.length);
       if (v === '' || v !== semver.canonical(v)) continue;
       if (pseudo.isPseudoVersion(v)) continue;
-      if (!module.checkPathMajor(v, this.pathMajor) === null) {
+      if (module.checkPathMajor(v, this.pathMajor) !== null) {
         if (this.codeDir === '' && this.pathMajor === '' && semver.major(v) > 'v1') incompatible.push(v);
         continue;
       }
