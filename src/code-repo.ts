@@ -41,11 +41,6 @@ function pathJoin(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('/');
 }
 
-/** `semver.Sort`: by precedence, ties broken by the strings themselves. */
-export function semverSort(list: string[]): string[] {
-  return list.sort((a, b) => semver.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
 export class CodeRepo {
   readonly codeDir: string;
   readonly pathPrefix: string;
@@ -107,8 +102,8 @@ export class CodeRepo {
       }
       list.push(v);
     }
-    semverSort(list);
-    semverSort(incompatible);
+    semver.sort(list);
+    semver.sort(incompatible);
     return this.appendIncompatibleVersions(list, incompatible);
   }
 

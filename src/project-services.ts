@@ -5,6 +5,7 @@ import type { GitRepository } from './git/repository.js';
 import { silentLogger as defaultLogger } from './logger.js';
 import { createModuleService, type ZipWriterKind } from './module-service.js';
 import { ZipCache } from './zip-cache.js';
+import { modulePathsFromTags, warmModules, type WarmProgress } from './warm.js';
 import { createDiskPins, createMemoryPins } from './version-pins.js';
 
 /** What the proxy needs to know about a project to serve its modules. */
@@ -41,6 +42,8 @@ export const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024 * 1024;
 export interface ProjectServices {
   /** The service for a project; opening a repository that cannot be read throws NotFoundError. */
   get(project: ServedProject): Promise<ModuleService>;
+  /** Builds the cache entries of every listed version of every module the project's tags name. */
+  warm(project: ServedProject, onProgress?: (p: WarmProgress) => void, signal?: AbortSignal): Promise<WarmProgress>;
   close(): Promise<void>;
 }
 
@@ -85,6 +88,12 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
         service.catch(() => services.delete(key));
       }
       return service;
+    },
+    async warm(project, onProgress, signal) {
+      const service = await this.get(project);
+      const refs = await (await openRepository(project.gitdir)).refs();
+      const paths = modulePathsFromTags(refs, `${modulePrefix}/${project.fullPath}`);
+      return warmModules(service, paths, onProgress, signal);
     },
     async close() {
       const repos = await Promise.allSettled(repositories.values());

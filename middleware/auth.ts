@@ -1,0 +1,94 @@
+import basicAuth from 'basic-auth';
+import type { Request, RequestHandler, Response } from 'express';
+import { InternalError, NotFoundError, ProxyError, UnauthenticatedError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/stores.js';
+
+/** Scopes that allow reading packages through the API (GitLab: `api`, or `read_api` for GET/HEAD). */
+const READ_SCOPES: ReadonlySet<string> = new Set(['api', 'read_api']);
+
+export interface AuthOptions<P extends Principal> {
+  projects: ProjectStore;
+  authenticate: Authenticate<P>;
+  canRead: CanRead<P>;
+  logger: Logger;
+}
+
+/** What the auth middleware settled for a request. */
+export interface AuthorizedRequest {
+  project: Project;
+  /** Null for an anonymous request to a public project. */
+  principal: Principal | null;
+}
+
+// Kept beside the response rather than in res.locals, so the host app's Locals type stays untouched.
+const authorized = new WeakMap<Response, AuthorizedRequest>();
+
+/** The project the auth middleware let through; throws if it did not run (a wiring bug). */
+export function authorizedRequest(res: Response): AuthorizedRequest {
+  const found = authorized.get(res);
+  if (!found) throw new InternalError('auth middleware did not run');
+  return found;
+}
+
+/**
+ * Resolves `:id` and checks credentials. Presented credentials that fail for any reason get the
+ * same 404 as an unknown project (public projects included), so a wrong token tells nothing about
+ * which projects exist; no credentials on a non-public or unknown project get 401, so go reports
+ * an auth problem instead of falling through to the next GOPROXY entry.
+ */
+export function createAuth<P extends Principal>({ projects, authenticate, canRead, logger }: AuthOptions<P>): RequestHandler {
+  return async function authorizeProject(req, res, next) {
+    const id = req.params['id'];
+    const credentials = readCredentials(req);
+    const project = typeof id === 'string' && id !== '' ? await projects.findProject(id) : null;
+
+    if (credentials === null) {
+      if (project && project.visibility === 'public') {
+        authorized.set(res, { project, principal: null });
+        next();
+        return;
+      }
+      throw new UnauthenticatedError();
+    }
+
+    const principal = credentials === 'malformed' || credentials.token === '' ? null : await authenticate(credentials);
+    if (!principal) throw denied(logger, 'credentials not valid');
+    if (!hasReadScope(principal)) throw denied(logger, 'token lacks the api or read_api scope');
+    if (!project) throw denied(logger, 'unknown project');
+    // Anything but public or internal is treated as private, so a typo in a host's hook fails closed.
+    const open = project.visibility === 'public' || project.visibility === 'internal';
+    if (!open && !(await canRead(principal, project))) throw denied(logger, 'no access to the project');
+    authorized.set(res, { project, principal });
+    next();
+  };
+}
+
+/**
+ * Credentials from `PRIVATE-TOKEN`, `Authorization: Bearer` or `Authorization: Basic` (password =
+ * token, username ignored, as GitLab does). Null when none were presented; 'malformed' when a
+ * header was sent but cannot hold a token, which counts as failed credentials.
+ */
+export function readCredentials(req: Request): Credentials | 'malformed' | null {
+  const privateToken = req.get('private-token');
+  if (privateToken !== undefined) return { token: privateToken.trim(), source: 'private-token' };
+  const authorization = req.get('authorization');
+  if (authorization === undefined) return null;
+  const bearer = /^bearer +(.*)$/i.exec(authorization);
+  if (bearer) return { token: (bearer[1] ?? '').trim(), source: 'bearer' };
+  if (/^basic /i.test(authorization)) {
+    const parsed = basicAuth.parse(authorization);
+    return parsed ? { token: parsed.pass, source: 'basic' } : 'malformed';
+  }
+  return 'malformed';
+}
+
+function hasReadScope(principal: Principal): boolean {
+  return Array.isArray(principal.scopes) && principal.scopes.some((scope) => READ_SCOPES.has(scope));
+}
+
+function denied(logger: Logger, reason: string): ProxyError {
+  logger.debug({ op: 'auth', reason }, 'credentials refused');
+  // The reason goes to the log only; every refusal renders as the same "404 Not Found".
+  return reason === 'unknown project' ? new NotFoundError('404 Not Found') : new ProxyError('forbidden', reason);
+}

@@ -1,0 +1,185 @@
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import { createErrorHandler, sendError } from '../middleware/error-handler.js';
+import type { ProjectConfig, ServerConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+import { type Logger, silentLogger } from '../src/logger.js';
+import { type ProjectServices, createProjectServices } from '../src/project-services.js';
+import { createConfigProjectStore, createConfigTokenStore } from '../src/stores.js';
+import { createGoProxyRouter } from './go-proxy.js';
+
+export interface AppOptions {
+  /** Pino-compatible logger. Defaults to silent. */
+  logger?: Logger;
+  /** Module services to use (and close yourself). Defaults to a new set for this app. */
+  services?: ProjectServices;
+  /** Clock for token expiry. Defaults to the system clock. */
+  now?: () => Date;
+}
+
+/** The standalone app: the Go proxy for the configured projects, `/-/health`, text 404s. */
+export function createApp(config: ServerConfig, { logger = silentLogger, services, now }: AppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // The proxy sets strong ETags itself; Express's weak ones would only add work.
+  app.set('etag', false);
+
+  app.get('/-/health', function health(_req, res) {
+    res.set({ 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).send('OK\n');
+  });
+
+  const tokens = createConfigTokenStore(config.users, now ? { now } : {});
+  app.use(
+    createGoProxyRouter({
+      modulePrefix: config.modulePrefix,
+      projects: createConfigProjectStore(withGitdirs(config.projects)),
+      authenticate: tokens.authenticate,
+      canRead: tokens.canRead,
+      logger,
+      ...(services ? { services } : config.cache ? { cache: config.cache } : {}),
+    }),
+  );
+
+  app.use(function notFound(_req, res) {
+    sendError(res, 404, '404 Not Found');
+  });
+  app.use(createErrorHandler({ logger }));
+  return app;
+}
+
+export interface StartOptions {
+  /** Pino-compatible logger. Defaults to silent. */
+  logger?: Logger;
+  /** Module services to use (and close yourself). Defaults to a new set, closed by `close()`. */
+  services?: ProjectServices;
+  /** How long `close()` waits for running requests before cutting them. Defaults to 10 s. */
+  shutdownTimeoutMs?: number;
+  /** Clock for token expiry. Defaults to the system clock. */
+  now?: () => Date;
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`; the proxy lives under `/api/v4/projects/:id/packages/go`. */
+  url: string;
+  port: number;
+  /** Ids of projects whose repository could not be opened at startup (their requests get 404). */
+  unavailableProjects: number[];
+  /** Stops accepting connections, lets running requests finish (up to the timeout), then frees resources. */
+  close(): Promise<void>;
+}
+
+/** Starts the standalone server over HTTP, or HTTPS when `server.tls` is set. */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? silentLogger;
+  const ownsServices = !options.services;
+  const services =
+    options.services ??
+    createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+
+  const unavailableProjects = await checkRepositories(config, services, logger);
+  const app = createApp(config, { logger, services, ...(options.now && { now: options.now }) });
+  const tls = config.server.tls;
+  const server = tls
+    ? https.createServer({ cert: await readTlsFile(tls.cert, 'server.tls.cert'), key: await readTlsFile(tls.key, 'server.tls.key') }, app)
+    : http.createServer(app);
+
+  try {
+    await listen(server, config.server.port, config.server.host);
+  } catch (err) {
+    if (ownsServices) await services.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`;
+  logger.info({ op: 'startup', url, projects: config.projects.length }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    unavailableProjects,
+    close() {
+      closing ??= shutdown(server, options.shutdownTimeoutMs ?? 10_000).then(() => (ownsServices ? services.close() : undefined));
+      return closing;
+    },
+  };
+}
+
+/** A config `repository` may be a bare repository or a work tree; the proxy wants its git directory. */
+export function withGitdirs(projects: readonly ProjectConfig[]): ProjectConfig[] {
+  return projects.map((project) => ({ ...project, repository: gitdirOf(project.repository) }));
+}
+
+function gitdirOf(repository: string): string {
+  const dotGit = path.join(repository, '.git');
+  try {
+    if (statSync(dotGit).isDirectory()) return dotGit;
+  } catch {
+    // No .git folder: a bare repository (or nothing at all, which checkRepositories reports).
+  }
+  return repository;
+}
+
+async function checkRepositories(config: ServerConfig, services: ProjectServices, logger: Logger): Promise<number[]> {
+  const unavailable: number[] = [];
+  for (const project of withGitdirs(config.projects)) {
+    try {
+      await services.get({ id: project.id, fullPath: project.path, gitdir: project.repository });
+    } catch (err) {
+      unavailable.push(project.id);
+      // The project id, never the path: logs end up in places the filesystem layout should not.
+      logger.warn(
+        { op: 'startup', project: project.id, kind: err instanceof Error ? err.name : typeof err },
+        'repository cannot be opened; requests for this project will get 404',
+      );
+    }
+  }
+  return unavailable;
+}
+
+async function readTlsFile(file: string, key: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    function onError(err: NodeJS.ErrnoException): void {
+      server.off('listening', onListening);
+      reject(new ConfigError(`cannot listen on ${urlHost(host)}:${port}: ${err.code ?? err.message}`, { cause: err }));
+    }
+    function onListening(): void {
+      server.off('error', onError);
+      resolve();
+    }
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function shutdown(server: http.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Keep-alive connections with no request in flight would hold close() open until they time out.
+    server.closeIdleConnections();
+  });
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return host === '::' ? '[::1]' : '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}

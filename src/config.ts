@@ -1,0 +1,290 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { CacheOptions, ProjectServices } from './project-services.js';
+import type { Authenticate, CanRead, Principal, ProjectStore } from './stores.js';
+
+/**
+ * The standalone server's config file and the router's options. Both are checked once, at
+ * startup, with strict objects: an unknown key is an error (it is almost always a typo), and every
+ * message names the key and, for files, the file.
+ */
+
+/**
+ * GitLab's host part of module paths: a lower-case host with at least one dot and an optional
+ * path, no scheme, no port (module paths cannot hold one) and no trailing slash.
+ */
+const ModulePrefix = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+(\/[A-Za-z0-9._~-]+)*$/,
+    'expected a host and optional path such as "gitlab.example.com" or "gitlab.example.com/gitlab" (no scheme, no port, no trailing slash)',
+  );
+
+/** A project's full path, "group/sub/project": two or more GitLab path segments. */
+const ProjectFullPath = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/,
+    'expected a full path such as "group/sub/project"',
+  );
+
+const Visibility = z.enum(['public', 'internal', 'private']);
+
+/**
+ * GitLab's personal access token scopes. A closed list, so that "read-api" is caught at startup
+ * instead of turning into a 404 for every request made with that token.
+ */
+const TokenScope = z.enum([
+  'api',
+  'read_api',
+  'read_user',
+  'read_repository',
+  'write_repository',
+  'read_registry',
+  'write_registry',
+  'read_virtual_registry',
+  'write_virtual_registry',
+  'create_runner',
+  'manage_runner',
+  'k8s_proxy',
+  'ai_features',
+  'sudo',
+  'admin_mode',
+  'self_rotate',
+]);
+
+/**
+ * A date ("2027-01-01", midnight UTC, as GitLab's token expiry dates) or a date-time with offset.
+ * YAML 1.1 readers hand us a Date already, so that is accepted too.
+ */
+const Instant = z
+  .union([z.date(), z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: 'expected a date such as 2027-01-01 or a date-time such as 2027-01-01T00:00:00Z',
+  })
+  .transform((value) => (value instanceof Date ? value : new Date(value.length === 10 ? `${value}T00:00:00Z` : value)));
+
+export const TokenConfig = z.strictObject({
+  /** SHA-256 digest of the token, 64 hex digits; the token itself is never stored. */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'expected the 64 hex digits of the token\'s SHA-256 digest')
+    .transform((hex) => hex.toLowerCase()),
+  /** The token's scopes; the proxy needs `api` or `read_api`. */
+  scopes: z.array(TokenScope).min(1),
+  /** The token stops working at this instant (a date means midnight UTC). Defaults to never. */
+  expiresAt: Instant.optional(),
+  /** A revoked token fails like an unknown one. Defaults to false. */
+  revoked: z.boolean().default(false),
+});
+export type TokenConfig = z.infer<typeof TokenConfig>;
+
+export const UserConfig = z.strictObject({
+  username: z.string().min(1),
+  /** Projects (numeric ids or full paths) this user may read when they are private. Defaults to none. */
+  projects: z.array(z.union([z.number().int().positive(), ProjectFullPath])).default([]),
+  /** Personal access tokens of this user. Defaults to none. */
+  tokens: z.array(TokenConfig).default([]),
+});
+export type UserConfig = z.infer<typeof UserConfig>;
+
+export const ProjectConfig = z.strictObject({
+  /** GitLab's numeric project id, as used in `/api/v4/projects/:id`. */
+  id: z.number().int().positive(),
+  /** Full path; the module path is `<modulePrefix>/<path>`. Looked up case-insensitively. */
+  path: ProjectFullPath,
+  /** The project's git repository (bare, or a work tree); relative to the config file's folder. */
+  repository: z.string().min(1),
+  /** Who may read it: public (anyone), internal (any valid token), private (its users). */
+  visibility: Visibility,
+});
+export type ProjectConfig = z.infer<typeof ProjectConfig>;
+
+export const CacheConfig = z.strictObject({
+  /** Folder for the on-disk cache (relative to the config file's folder). Defaults to no disk cache. */
+  dir: z.string().min(1).optional(),
+  /** Upper bound of the disk cache in bytes; the oldest entries are evicted first. */
+  maxBytes: z.number().int().positive().optional(),
+  /** Upper bound of the in-memory cache in bytes. */
+  memoryBytes: z.number().int().positive().optional(),
+});
+
+export const TlsConfig = z.strictObject({
+  /** PEM certificate chain (relative to the config file's folder). */
+  cert: z.string().min(1),
+  /** PEM private key (relative to the config file's folder). */
+  key: z.string().min(1),
+});
+
+export const ServerSection = z.strictObject({
+  /** Address to listen on. Defaults to 127.0.0.1: loopback unless asked otherwise. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Port to listen on; 0 picks a free one. Defaults to 8080. */
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Serve HTTPS with this certificate. Defaults to plain HTTP (go sends .netrc credentials only over HTTPS). */
+  tls: TlsConfig.optional(),
+});
+
+export const ServerConfig = z
+  .strictObject({
+    /** Where to listen. Defaults to 127.0.0.1:8080 over HTTP. */
+    server: ServerSection.prefault({}),
+    /** GitLab's host part of module paths. */
+    modulePrefix: ModulePrefix,
+    /** The projects served. Defaults to none. */
+    projects: z.array(ProjectConfig).default([]),
+    /** Users and their tokens. Defaults to none (only public projects can be read). */
+    users: z.array(UserConfig).default([]),
+    /** Module cache. Defaults to memory only. */
+    cache: CacheConfig.optional(),
+  })
+  .superRefine(function checkReferences(config, ctx) {
+    const ids = new Set<number>();
+    const paths = new Set<string>();
+    config.projects.forEach((project, index) => {
+      if (ids.has(project.id)) {
+        ctx.addIssue({ code: 'custom', path: ['projects', index, 'id'], message: `duplicate project id ${project.id}` });
+      }
+      const key = project.path.toLowerCase();
+      if (paths.has(key)) {
+        ctx.addIssue({ code: 'custom', path: ['projects', index, 'path'], message: 'duplicate project path (paths are case-insensitive)' });
+      }
+      ids.add(project.id);
+      paths.add(key);
+    });
+    const digests = new Set<string>();
+    config.users.forEach((user, u) => {
+      user.projects.forEach((ref, p) => {
+        const known = typeof ref === 'number' ? ids.has(ref) : paths.has(ref.toLowerCase());
+        if (!known) ctx.addIssue({ code: 'custom', path: ['users', u, 'projects', p], message: 'no such project in "projects"' });
+      });
+      user.tokens.forEach((token, t) => {
+        if (digests.has(token.sha256)) {
+          ctx.addIssue({ code: 'custom', path: ['users', u, 'tokens', t, 'sha256'], message: 'the same token digest appears twice' });
+        }
+        digests.add(token.sha256);
+      });
+    });
+  });
+export type ServerConfig = z.infer<typeof ServerConfig>;
+
+export interface ParseConfigOptions {
+  /** Named in error messages. */
+  file: string;
+  /** Relative paths resolve against this folder. */
+  baseDir: string;
+}
+
+/** Checks a config object and resolves its relative paths; throws ConfigError naming the key and the file. */
+export function parseServerConfig(raw: unknown, { file, baseDir }: ParseConfigOptions): ServerConfig {
+  const result = ServerConfig.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(file, result.error));
+  const config = result.data;
+  const resolve = (p: string): string => path.resolve(baseDir, p);
+  return {
+    ...config,
+    server: {
+      ...config.server,
+      ...(config.server.tls && { tls: { cert: resolve(config.server.tls.cert), key: resolve(config.server.tls.key) } }),
+    },
+    projects: config.projects.map((project) => ({ ...project, repository: resolve(project.repository) })),
+    ...(config.cache && { cache: { ...config.cache, ...(config.cache.dir && { dir: resolve(config.cache.dir) }) } }),
+  };
+}
+
+/** Reads a YAML (.yaml, .yml) or JSON (.json) config file; relative paths resolve against its folder. */
+export async function loadServerConfig(file: string): Promise<ServerConfig> {
+  const extension = path.extname(file).toLowerCase();
+  if (!['.yaml', '.yml', '.json'].includes(extension)) {
+    throw new ConfigError(`${file}: the config file must end in .yaml, .yml or .json`);
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = extension === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid ${extension === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseServerConfig(raw, { file, baseDir: path.dirname(path.resolve(file)) });
+}
+
+/** The router's options, checked by `parseRouterOptions` when the router is created. */
+export interface GoProxyRouterOptions<P extends Principal = Principal> {
+  /** GitLab's host part of module paths, e.g. "gitlab.example.com" or "gitlab.example.com/gitlab". */
+  modulePrefix: string;
+  /** Finds a project by numeric id or full path (`findProject('42')`, `findProject('group/project')`). */
+  projects: ProjectStore;
+  /** Turns presented credentials into a principal, or null when they are not valid. */
+  authenticate: Authenticate<P>;
+  /** Whether a principal may read a private project (public and internal ones need no check). */
+  canRead: CanRead<P>;
+  /** Pino-compatible logger. Defaults to silent. */
+  logger?: Logger;
+  /** Module cache. Defaults to memory only. Ignored when `services` is given. */
+  cache?: CacheOptions;
+  /** Shares module services (and their caches) with other routers. Defaults to a new set per router. */
+  services?: ProjectServices;
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return names.every((name) => typeof record[name] === 'function');
+}
+
+const RouterOptions = z.strictObject({
+  modulePrefix: ModulePrefix,
+  projects: z.custom<ProjectStore>((v) => hasMethods(v, ['findProject']), {
+    error: 'expected an object with a findProject(idOrFullPath) function',
+  }),
+  authenticate: z.custom<Authenticate<Principal>>((v) => typeof v === 'function', {
+    error: 'expected a function (credentials) => principal | null',
+  }),
+  canRead: z.custom<CanRead<Principal>>((v) => typeof v === 'function', {
+    error: 'expected a function (principal, project) => boolean',
+  }),
+  logger: z
+    .custom<Logger>((v) => hasMethods(v, ['debug', 'info', 'warn', 'error']), {
+      error: 'expected a pino-compatible logger with debug, info, warn and error',
+    })
+    .optional(),
+  cache: CacheConfig.optional(),
+  services: z
+    .custom<ProjectServices>((v) => hasMethods(v, ['get', 'close']), {
+      error: 'expected a ProjectServices (get and close functions)',
+    })
+    .optional(),
+});
+
+/** Checks router options once; throws ConfigError naming the bad option. */
+export function parseRouterOptions<P extends Principal>(options: GoProxyRouterOptions<P>): GoProxyRouterOptions<P> {
+  const result = RouterOptions.safeParse(options);
+  if (!result.success) throw new ConfigError(formatIssues('createGoProxyRouter options', result.error));
+  // The schema checks only that the hooks are functions; their principal type is the caller's.
+  return options;
+}
+
+function formatIssues(where: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const at = formatPath(issue.path);
+    return at ? `${where}: ${at}: ${issue.message}` : `${where}: ${issue.message}`;
+  });
+  return lines.join('\n');
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out ? `.${String(segment)}` : String(segment);
+  }
+  return out;
+}

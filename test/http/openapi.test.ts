@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import express from 'express';
+import { parse } from 'yaml';
+import { GO_PROXY_ROUTES, createGoProxyRouter } from '../../routes/go-proxy.js';
+import type { ModuleService } from '../../src/module-service.js';
+import type { ProjectServices } from '../../src/project-services.js';
+import type { ProxyRequestKind } from '../../src/proxy-path.js';
+
+/**
+ * openapi.yaml parses, documents every route the router serves (and nothing else), and every
+ * documented GOPROXY path reaches the endpoint it names on a real router.
+ */
+
+// dist/test/http → the package root, where openapi.yaml lives next to package.json.
+const OPENAPI = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
+const METHODS = ['get', 'head'] as const;
+
+interface Operation {
+  operationId?: string;
+  responses?: Record<string, unknown>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
+  components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
+}
+
+let doc: OpenApiDocument;
+
+before(async () => {
+  doc = parse(await readFile(OPENAPI, 'utf8')) as OpenApiDocument;
+});
+
+describe('openapi.yaml', () => {
+  test('is OpenAPI 3.1', () => {
+    assert.match(doc.openapi, /^3\.1\.\d+$/);
+  });
+
+  test('documents exactly the routes served: the GOPROXY routes and /-/health', () => {
+    const served = [...Object.values(GO_PROXY_ROUTES), '/-/health'].sort();
+    assert.deepEqual(Object.keys(doc.paths).sort(), served);
+  });
+
+  for (const [kind, route] of Object.entries(GO_PROXY_ROUTES)) {
+    test(`${kind}: GET and HEAD with 200, 304, 400, 401, 404 and 500`, () => {
+      for (const method of METHODS) {
+        const operation = doc.paths[route]?.[method];
+        assert.ok(operation, `${method.toUpperCase()} ${route}`);
+        assert.deepEqual(Object.keys(operation.responses ?? {}).sort(), ['200', '304', '400', '401', '404', '500']);
+      }
+    });
+  }
+
+  test('operation ids are unique', () => {
+    const ids = Object.values(doc.paths).flatMap((item) => METHODS.map((m) => item[m]?.operationId).filter(Boolean));
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  test('the three credential forms are described', () => {
+    const schemes = Object.values(doc.components.securitySchemes);
+    assert.ok(schemes.some((s) => s.type === 'http' && s.scheme === 'basic'));
+    assert.ok(schemes.some((s) => s.type === 'http' && s.scheme === 'bearer'));
+    assert.ok(schemes.some((s) => s.type === 'apiKey' && s.in === 'header' && s.name === 'PRIVATE-TOKEN'));
+  });
+
+  test('every $ref points at something', () => {
+    const refs: string[] = [];
+    (function collect(node: unknown): void {
+      if (Array.isArray(node)) node.forEach(collect);
+      else if (node && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === '$ref' && typeof value === 'string') refs.push(value);
+          else collect(value);
+        }
+      }
+    })(doc);
+    for (const ref of refs) {
+      const target = ref
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+      assert.ok(target, `${ref} resolves`);
+    }
+  });
+});
+
+describe('documented paths reach their endpoint', () => {
+  const seen: ProxyRequestKind[] = [];
+  let server: Server;
+  let base: string;
+
+  before(async () => {
+    const app = express();
+    app.use(
+      createGoProxyRouter({
+        modulePrefix: 'gitlab.example.com',
+        projects: { findProject: (id) => (id === '1' ? { id: 1, fullPath: 'group/project', visibility: 'public', gitdir: '/nonexistent' } : null) },
+        authenticate: () => null,
+        canRead: () => false,
+        services: recordingServices(seen),
+      }),
+    );
+    server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  for (const [kind, route] of Object.entries(GO_PROXY_ROUTES) as [ProxyRequestKind, string][]) {
+    test(`GET ${route} → ${kind}`, async () => {
+      const url = route.replace('{id}', '1').replace('{module}', 'gitlab.example.com/group/project').replace('{version}', 'v1.0.0');
+      const res = await fetch(`${base}${url}`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.equal(seen.at(-1), kind);
+    });
+  }
+});
+
+/** A ModuleService that records which endpoint was called and answers with fixed content. */
+function recordingServices(seen: ProxyRequestKind[]): ProjectServices {
+  const info = { Version: 'v1.0.0', Time: '2024-01-01T00:00:00Z' };
+  const service: ModuleService = {
+    list: async () => (seen.push('list'), ['v1.0.0']),
+    info: async () => (seen.push('info'), info),
+    goMod: async () => (seen.push('mod'), Buffer.from('module gitlab.example.com/group/project\n')),
+    zip: async () => (
+      seen.push('zip'), { etag: 'stub', size: 2, open: () => Readable.from([Buffer.from('PK')]) }
+    ),
+    latest: async () => (seen.push('latest'), info),
+  };
+  return { get: async () => service, warm: async () => {
+    throw new Error('not used');
+  }, close: async () => {} };
+}
