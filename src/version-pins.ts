@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedVersion } from './code-repo.js';
@@ -51,11 +51,13 @@ export function createDiskPins(dir: string, scope: string): VersionPins {
       return null;
     },
     async set(path, version, resolved) {
-      if (await this.get(path, version)) return;
+      // Concurrent requests for the same version race here; the first one in memory wins and
+      // is the only one that writes.
+      if (await memory.get(path, version)) return;
       await memory.set(path, version, resolved);
       await mkdir(root, { recursive: true });
       const file = fileFor(path, version);
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(tmp, JSON.stringify(resolved));
       await rename(tmp, file);
     },

@@ -1,0 +1,304 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { InternalError } from '../errors.js';
+import { LruCache } from './lru-cache.js';
+import { LooseObjects, isMissing } from './loose-objects.js';
+import { EMPTY_TREE_OID, isOid } from './objects.js';
+import { applyDelta, readDeltaSizes } from './pack-delta.js';
+import { PackDirectory } from './pack-directory.js';
+import { inflateExact, inflatePrefix, type PackFile } from './pack-file.js';
+import type { GitObject, ObjectStore, ObjectType } from './types.js';
+
+export interface PackObjectStoreOptions {
+  /** Bytes of inflated objects kept (delta bases, commits, trees, tags). Defaults to 64 MiB. */
+  cacheBytes?: number;
+}
+
+/** The pack reader's store; it can also search ids by prefix. */
+export interface PackObjectStore extends ObjectStore {
+  /** Full ids of all objects starting with the lower-case hex `prefix` (2–40 characters), sorted. */
+  findByPrefix(prefix: string): Promise<string[]>;
+}
+
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** Types of delta entries, so header-only reads need not walk base chains again. */
+const TYPE_CACHE_ENTRIES = 100_000;
+/** git limits chains far below this; a longer one means a cycle in a corrupt pack. */
+const MAX_CHAIN = 10_000;
+/** Followed alternates nest at most this deep, as in git. */
+const MAX_ALTERNATE_DEPTH = 5;
+
+interface Location {
+  pack: PackFile;
+  offset: number;
+}
+
+/** One objects directory: the repository's own, or one named in `objects/info/alternates`. */
+interface ObjectDirectory {
+  packs: PackDirectory;
+  loose: LooseObjects;
+}
+
+const EMPTY_TREE: GitObject = { type: 'tree', data: Buffer.alloc(0) };
+
+/**
+ * Objects from packs and loose files, without isomorphic-git. Returned buffers may be shared with
+ * the cache, so callers must not modify them.
+ */
+export async function createPackObjectStore(gitdir: string, options: PackObjectStoreOptions = {}): Promise<PackObjectStore> {
+  const dirs = await objectDirectories(join(gitdir, 'objects'));
+  await Promise.all(dirs.map((d) => d.packs.refresh()));
+  return new PackStore(dirs, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+}
+
+async function objectDirectories(objectsDir: string, depth = 0, seen = new Set<string>()): Promise<ObjectDirectory[]> {
+  const dir = resolve(objectsDir);
+  if (seen.has(dir)) return [];
+  seen.add(dir);
+  const dirs: ObjectDirectory[] = [{ packs: new PackDirectory(join(dir, 'pack')), loose: new LooseObjects(dir) }];
+  if (depth >= MAX_ALTERNATE_DEPTH) return dirs;
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'info', 'alternates'), 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return dirs;
+    throw err;
+  }
+  for (const line of text.split('\n')) {
+    const alt = line.trim();
+    if (alt === '' || alt.startsWith('#')) continue;
+    dirs.push(...(await objectDirectories(isAbsolute(alt) ? alt : join(dir, alt), depth + 1, seen)));
+  }
+  return dirs;
+}
+
+function isObjectKind(kind: string): kind is ObjectType {
+  return kind === 'commit' || kind === 'tree' || kind === 'blob' || kind === 'tag';
+}
+
+function keyOf(pack: PackFile, offset: number): string {
+  return `${pack.id}:${offset}`;
+}
+
+class PackStore implements PackObjectStore {
+  private readonly cache: LruCache<string, GitObject>;
+  private readonly types = new LruCache<string, ObjectType>(TYPE_CACHE_ENTRIES);
+  private readonly inflight = new Map<string, Promise<GitObject>>();
+  private closed = false;
+
+  constructor(
+    private readonly dirs: ObjectDirectory[],
+    cacheBytes: number,
+  ) {
+    // Count a fixed overhead per entry so that many tiny objects cannot grow the map unbounded.
+    this.cache = new LruCache(cacheBytes, (o) => o.data.length + 128);
+  }
+
+  private locate(oid: Buffer): Location | null {
+    for (const dir of this.dirs) {
+      for (const pack of dir.packs.packs) {
+        const offset = pack.index.offsetOf(oid);
+        if (offset !== -1) return { pack, offset };
+      }
+    }
+    return null;
+  }
+
+  /** Looks in packs, then loose files, then in packs again if any pack directory changed. */
+  private async find<T>(
+    oid: string,
+    fromPack: (at: Location) => Promise<T>,
+    fromLoose: (loose: LooseObjects) => Promise<T | null>,
+  ): Promise<T | null> {
+    if (this.closed) throw new InternalError('object store is closed');
+    if (!isOid(oid)) return null;
+    const raw = Buffer.from(oid, 'hex');
+    let at = this.locate(raw);
+    if (at !== null) {
+      try {
+        return await fromPack(at);
+      } catch (err) {
+        // The pack was deleted (by a repack) before we first opened it: look again below.
+        if (!isMissing(err)) throw err;
+      }
+    }
+    for (const dir of this.dirs) {
+      const found = await fromLoose(dir.loose);
+      if (found !== null) return found;
+    }
+    // A push or repack may have added a pack since we last looked.
+    await Promise.all(this.dirs.map((d) => d.packs.refresh()));
+    at = this.locate(raw);
+    if (at !== null) return fromPack(at);
+    return null;
+  }
+
+  async read(oid: string): Promise<GitObject | null> {
+    const found = await this.find(
+      oid,
+      (at) => this.resolve(at),
+      (loose) => loose.read(oid),
+    );
+    return found ?? (oid === EMPTY_TREE_OID ? EMPTY_TREE : null);
+  }
+
+  async header(oid: string): Promise<{ type: ObjectType; size: number } | null> {
+    const found = await this.find(
+      oid,
+      (at) => this.headerAt(at),
+      (loose) => loose.header(oid),
+    );
+    return found ?? (oid === EMPTY_TREE_OID ? { type: 'tree', size: 0 } : null);
+  }
+
+  /** An object for a REF_DELTA base that is not in the delta's own pack. */
+  private async readBase(oid: Buffer): Promise<GitObject | Location> {
+    const at = this.locate(oid);
+    if (at !== null) return at;
+    const hex = oid.toString('hex');
+    for (const dir of this.dirs) {
+      const found = await dir.loose.read(hex);
+      if (found !== null) return found;
+    }
+    throw new InternalError(`missing delta base ${hex}`);
+  }
+
+  private async looseBaseType(oid: string): Promise<ObjectType> {
+    for (const dir of this.dirs) {
+      const found = await dir.loose.header(oid);
+      if (found !== null) return found.type;
+    }
+    throw new InternalError(`missing delta base ${oid}`);
+  }
+
+  private resolve(at: Location): Promise<GitObject> {
+    const key = keyOf(at.pack, at.offset);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return Promise.resolve(cached);
+    // Concurrent requests often want the same commit or tree; inflate it once.
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      pending = this.resolveChain(at).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * Walks the delta chain down to a base that is cached or stored whole, then applies the
+   * deltas upwards, caching every intermediate result: those are the bases sibling objects need.
+   */
+  private async resolveChain(target: Location): Promise<GitObject> {
+    const chain: Array<{ key: string; compressed: Buffer; size: number }> = [];
+    let at = target;
+    let base: GitObject;
+    for (;;) {
+      const key = keyOf(at.pack, at.offset);
+      const hit = chain.length > 0 ? this.cache.get(key) : undefined;
+      if (hit !== undefined) {
+        base = hit;
+        break;
+      }
+      const { header, compressed } = await at.pack.readEntry(at.offset);
+      if (isObjectKind(header.kind)) {
+        base = { type: header.kind, data: inflateExact(compressed, header.size) };
+        if (chain.length > 0) this.cache.set(key, base);
+        break;
+      }
+      chain.push({ key, compressed, size: header.size });
+      if (chain.length > MAX_CHAIN) throw new InternalError('corrupt pack: delta chain too long');
+      if (header.baseOffset !== undefined) {
+        at = { pack: at.pack, offset: header.baseOffset };
+        continue;
+      }
+      const baseOid = header.baseOid!;
+      const sameP = at.pack.index.offsetOf(baseOid);
+      if (sameP !== -1) {
+        at = { pack: at.pack, offset: sameP };
+        continue;
+      }
+      const found = await this.readBase(baseOid);
+      if ('type' in found) {
+        base = found;
+        break;
+      }
+      at = found;
+    }
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const link = chain[i]!;
+      base = { type: base.type, data: applyDelta(base.data, inflateExact(link.compressed, link.size)) };
+      // The target itself is cached unless it is a blob: blobs are read once, for a zip.
+      if (i > 0 || base.type !== 'blob') this.cache.set(link.key, base);
+    }
+    if (chain.length === 0 && base.type !== 'blob') this.cache.set(keyOf(target.pack, target.offset), base);
+    return base;
+  }
+
+  private async headerAt(at: Location): Promise<{ type: ObjectType; size: number }> {
+    const cached = this.cache.get(keyOf(at.pack, at.offset));
+    if (cached !== undefined) return { type: cached.type, size: cached.data.length };
+    const { header, probe } = await at.pack.readHeader(at.offset);
+    if (isObjectKind(header.kind)) return { type: header.kind, size: header.size };
+    const sizes = readDeltaSizes(inflatePrefix(probe));
+    if (sizes === undefined) {
+      // The probe was too short to reach the delta's header (rare); read the object instead.
+      const object = await this.resolve(at);
+      return { type: object.type, size: object.data.length };
+    }
+    return { type: await this.deltaType(at), size: sizes.resultSize };
+  }
+
+  /** A delta's type is its chain's base type; only entry headers are read to find it. */
+  private async deltaType(target: Location): Promise<ObjectType> {
+    const visited: string[] = [];
+    let at = target;
+    let type: ObjectType | undefined;
+    while (type === undefined) {
+      const key = keyOf(at.pack, at.offset);
+      type = this.types.get(key) ?? this.cache.get(key)?.type;
+      if (type !== undefined) break;
+      visited.push(key);
+      if (visited.length > MAX_CHAIN) throw new InternalError('corrupt pack: delta chain too long');
+      const { header } = await at.pack.readHeader(at.offset);
+      if (isObjectKind(header.kind)) {
+        type = header.kind;
+      } else if (header.baseOffset !== undefined) {
+        at = { pack: at.pack, offset: header.baseOffset };
+      } else {
+        const baseOid = header.baseOid!;
+        const sameP = at.pack.index.offsetOf(baseOid);
+        if (sameP !== -1) {
+          at = { pack: at.pack, offset: sameP };
+          continue;
+        }
+        const elsewhere = this.locate(baseOid);
+        if (elsewhere !== null) {
+          at = elsewhere;
+          continue;
+        }
+        type = await this.looseBaseType(baseOid.toString('hex'));
+      }
+    }
+    for (const key of visited) this.types.set(key, type);
+    return type;
+  }
+
+  async findByPrefix(prefix: string): Promise<string[]> {
+    if (this.closed) throw new InternalError('object store is closed');
+    if (!/^[0-9a-f]{2,40}$/.test(prefix)) return [];
+    await Promise.all(this.dirs.map((d) => d.packs.refresh()));
+    const found = new Set<string>();
+    for (const dir of this.dirs) {
+      for (const pack of dir.packs.packs) for (const oid of pack.index.findByPrefix(prefix)) found.add(oid);
+      for (const oid of await dir.loose.findByPrefix(prefix)) found.add(oid);
+    }
+    return [...found].sort();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cache.clear();
+    this.types.clear();
+    await Promise.all(this.dirs.map((d) => d.packs.close()));
+  }
+}
