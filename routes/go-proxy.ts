@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { authorizedRequest, createAuth } from '../middleware/auth.js';
 import { createErrorHandler } from '../middleware/error-handler.js';
 import { type GoProxyRouterOptions, parseRouterOptions } from '../src/config.js';
-import { NotFoundError } from '../src/errors.js';
+import { NotFoundError, ProxyError, UnauthenticatedError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { createProjectServices } from '../src/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/proxy-path.js';
@@ -26,6 +26,9 @@ export const GO_PROXY_ROUTES: Readonly<Record<ProxyRequestKind, string>> = {
   zip: '/api/v4/projects/{id}/packages/go/{module}/@v/{version}.zip',
   latest: '/api/v4/projects/{id}/packages/go/{module}/@latest',
 };
+
+/** POST: builds every missing cache entry of one project (for a git server's post-receive hook). */
+export const GO_PROXY_WARM_ROUTE = '/api/v4/projects/{id}/packages/go/-/warm';
 
 // The raw (still percent-encoded) part after /packages/go/; :id never holds a slash.
 const PROXY_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go(\/.*)$/;
@@ -74,6 +77,30 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
           throw new Error(`unhandled proxy request ${JSON.stringify(unhandled)}`);
         }
       }
+    },
+  );
+  // `-` can never start a module path, so this route cannot shadow a module.
+  const warming = new Map<string, Promise<unknown>>();
+  router.post(
+    `${GO_PROXY_BASE}/-/warm`,
+    createAuth({ projects, authenticate, canRead, logger }),
+    function warmProject(_req, res) {
+      const { project, principal } = authorizedRequest(res);
+      if (!principal) throw new UnauthenticatedError();
+      // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
+      if (!principal.scopes.includes('api')) throw new ProxyError('forbidden', 'warm needs the api scope');
+      const key = `${project.id}`;
+      const running = warming.has(key);
+      if (!running) {
+        const started = Date.now();
+        const job = services
+          .warm(project)
+          .then((p) => logger.info({ op: 'warm', project: project.id, built: p.built, failed: p.failed, ms: Date.now() - started }, 'warm finished'))
+          .catch((err: unknown) => logger.warn({ op: 'warm', project: project.id, kind: err instanceof ProxyError ? err.kind : 'internal' }, 'warm failed'))
+          .finally(() => warming.delete(key));
+        warming.set(key, job);
+      }
+      res.status(202).type('application/json').send(JSON.stringify({ status: running ? 'running' : 'started' }));
     },
   );
   router.use(createErrorHandler({ logger }));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { parse } from 'yaml';
-import { GO_PROXY_ROUTES, createGoProxyRouter } from '../../routes/go-proxy.js';
+import { GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE, createGoProxyRouter } from '../../routes/go-proxy.js';
 import type { ModuleService } from '../../src/module-service.js';
 import type { ProjectServices } from '../../src/project-services.js';
 import type { ProxyRequestKind } from '../../src/proxy-path.js';
@@ -27,7 +27,7 @@ interface Operation {
 }
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
+  paths: Record<string, Partial<Record<(typeof METHODS)[number] | 'post', Operation>>>;
   components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
 }
 
@@ -42,8 +42,8 @@ describe('openapi.yaml', () => {
     assert.match(doc.openapi, /^3\.1\.\d+$/);
   });
 
-  test('documents exactly the routes served: the GOPROXY routes and /-/health', () => {
-    const served = [...Object.values(GO_PROXY_ROUTES), '/-/health'].sort();
+  test('documents exactly the routes served: the GOPROXY routes, warm and /-/health', () => {
+    const served = [...Object.values(GO_PROXY_ROUTES), GO_PROXY_WARM_ROUTE, '/-/health'].sort();
     assert.deepEqual(Object.keys(doc.paths).sort(), served);
   });
 

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseServerConfig } from '../../src/config.js';
+import { type RunningServer, startServer } from '../../routes/server.js';
+import { TOKENS, credentialHeaders, makeBareRepository, makeTempDir, standardHistory, usersConfig } from './fixtures.js';
+
+/**
+ * POST …/packages/go/-/warm: a post-receive hook's way to fill the cache. It needs a token with
+ * the api scope; afterwards every listed version's zip comes from the disk cache, with its length.
+ */
+
+const PREFIX = 'gitlab.example.com';
+const PROJECT = { id: 3, path: 'group/project' };
+const MODULE = `${PREFIX}/${PROJECT.path}`;
+
+let server: RunningServer;
+let tmp: { dir: string; remove(): Promise<void> };
+
+before(async () => {
+  tmp = await makeTempDir();
+  await makeBareRepository(path.join(tmp.dir, 'repos', `${PROJECT.path}.git`), standardHistory(MODULE));
+  const config = parseServerConfig(
+    {
+      server: { host: '127.0.0.1', port: 0 },
+      modulePrefix: PREFIX,
+      projects: [{ id: PROJECT.id, path: PROJECT.path, repository: `repos/${PROJECT.path}.git`, visibility: 'private' }],
+      users: usersConfig(PROJECT.id),
+      cache: { dir: 'cache' },
+    },
+    { file: 'warm.test config', baseDir: tmp.dir },
+  );
+  server = await startServer(config);
+});
+
+after(async () => {
+  await server?.close();
+  await tmp?.remove();
+});
+
+const warmUrl = (): string => `${server.url}/api/v4/projects/${PROJECT.id}/packages/go/-/warm`;
+
+async function cachedZips(): Promise<number> {
+  const root = path.join(tmp.dir, 'cache', 'zips');
+  let n = 0;
+  for (const sub of await readdir(root).catch(() => [])) {
+    n += (await readdir(path.join(root, sub))).filter((f) => f.endsWith('.zip')).length;
+  }
+  return n;
+}
+
+describe('POST /api/v4/projects/:id/packages/go/-/warm', () => {
+  test('without credentials: 401', async () => {
+    const res = await fetch(warmUrl(), { method: 'POST' });
+    assert.equal(res.status, 401);
+  });
+
+  test('a read_api token is not enough: 404, like any failed credentials', async () => {
+    const res = await fetch(warmUrl(), { method: 'POST', headers: credentialHeaders('basic', TOKENS.alice) });
+    assert.equal(res.status, 404);
+    assert.equal(await res.text(), '404 Not Found\n');
+  });
+
+  test('an api token starts warming; every listed version then has a cached zip served with its length', async () => {
+    const headers = credentialHeaders('private-token', TOKENS.aliceApi);
+    const list = await fetch(`${server.url}/api/v4/projects/${PROJECT.id}/packages/go/${MODULE}/@v/list`, { headers });
+    const versions = (await list.text()).split('\n').filter(Boolean);
+    assert.ok(versions.length >= 2, `versions: ${versions.join(' ')}`);
+
+    const res = await fetch(warmUrl(), { method: 'POST', headers });
+    assert.equal(res.status, 202);
+    assert.match((await res.json() as { status: string }).status, /^(started|running)$/);
+    for (let i = 0; i < 100 && (await cachedZips()) < versions.length; i++) await sleep(100);
+    assert.equal(await cachedZips(), versions.length);
+
+    for (const version of versions) {
+      const zip = await fetch(`${server.url}/api/v4/projects/${PROJECT.id}/packages/go/${MODULE}/@v/${version}.zip`, { headers });
+      assert.equal(zip.status, 200);
+      const body = Buffer.from(await zip.arrayBuffer());
+      assert.equal(zip.headers.get('content-length'), String(body.length));
+      assert.equal(body.readUInt32LE(0), 0x04034b50, 'a zip local file header');
+    }
+  });
+});
