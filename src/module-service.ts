@@ -84,15 +84,17 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
     if (signal) signal.addEventListener('abort', () => stream.destroy(), { once: true });
     return stream;
   }
-  let current: { host: CodeHost; repos: Map<string, CodeRepo> } | null = null;
-  const plans = new Map<string, Promise<ZipPlan>>();
+  // Module paths are client input: keep the per-path state of one refs snapshot bounded.
+  let current: { host: CodeHost; repos: LruCache<string, CodeRepo> } | null = null;
+  // A plan lists every file of a version; bound them by total file count, not by plan count.
+  const plans = new LruCache<string, { plan: Promise<ZipPlan>; files: number }>(200_000, (p) => p.files);
 
   /** The CodeRepo for a module at the current refs state (list and conversions are keyed by it). */
   async function codeRepo(path: string): Promise<CodeRepo> {
     if (modulePath.checkPath(path) !== null) throw new NotFoundError(`malformed module path "${path}"`);
     const refs = await repository.refs();
     if (!current || current.host.refs.stateKey !== refs.stateKey) {
-      current = { host: new CodeHost(repository, refs), repos: new Map() };
+      current = { host: new CodeHost(repository, refs), repos: new LruCache(1024) };
     }
     let repo = current.repos.get(path);
     if (!repo) {
@@ -116,20 +118,21 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
     return { repo, resolved };
   }
 
-  function zipPlan(repo: CodeRepo, path: string, version: string, resolved: ResolvedVersion, signal?: AbortSignal): Promise<ZipPlan> {
+  function zipPlan(repo: CodeRepo, path: string, version: string, resolved: ResolvedVersion): Promise<ZipPlan> {
     const key = `${resolved.commit}\0${path}\0${version}`;
-    let plan = plans.get(key);
-    if (!plan) {
-      plan = (async () => {
-        // The module directory is a property of the pinned commit, not of today's refs.
-        const loc = await repo.findDirAt(version, resolved.commit);
-        return planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version, signal });
-      })();
-      plans.set(key, plan);
-      plan.catch(() => plans.delete(key));
-      // Plans are small but unbounded in number; keep only the recent ones.
-      if (plans.size > 256) plans.delete(plans.keys().next().value as string);
-    }
+    const known = plans.get(key);
+    if (known) return known.plan;
+    const plan = (async () => {
+      // The module directory is a property of the pinned commit, not of today's refs.
+      const loc = await repo.findDirAt(version, resolved.commit);
+      // Shared by concurrent requests, so one client going away must not cancel it.
+      return planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version });
+    })();
+    plans.set(key, { plan, files: 1 });
+    plan.then(
+      (p) => plans.set(key, { plan, files: p.files.length + 1 }),
+      () => plans.delete(key),
+    );
     return plan;
   }
 
@@ -170,7 +173,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
       const cachedSize = zipCache ? await zipCache.lookup(key) : null;
       // A cached zip was valid when it was built; otherwise the plan must succeed before any
       // header is sent, so that an invalid module becomes a 404 and not a broken download.
-      const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved, signal) : null;
+      const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved) : null;
       const build = (buildSignal?: AbortSignal): Readable => {
         if (!plan) throw new Error('zip plan missing');
         const entries = plan.files.map((f) => ({
