@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { type ServerConfig, TokenConfig, loadServerConfig } from '../src/config.js';
 import { ProxyError } from '../src/errors.js';
 import type { LogFn, Logger } from '../src/logger.js';
+import type { WarmProgress } from '../src/warm.js';
 import { createProjectServices } from '../src/project-services.js';
 import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../src/stores.js';
 import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
@@ -153,9 +154,9 @@ async function warm(args: readonly string[], io: CliIo): Promise<number> {
   try {
     for (const project of projects) {
       try {
-        const result = await services.warm(project);
-        failed += result.failed;
-        io.out.write(`project ${project.id}: ${result.total} versions, ${result.built} built, ${result.failed} failed\n`);
+        const result = await services.warm(project, progressLine(io.err, `project ${project.id}`));
+        // A version Go itself refuses (e.g. a zip with an invalid file name) is not a warming failure.
+        io.out.write(`project ${project.id}: ${result.total} versions, ${result.built} cached, ${result.failed} refused by Go's rules\n`);
       } catch (err) {
         failed += 1;
         // The project id, not its repository path (see server.ts).
@@ -166,6 +167,25 @@ async function warm(args: readonly string[], io: CliIo): Promise<number> {
     await services.close();
   }
   return failed === 0 ? 0 : 1;
+}
+
+/** A one-line progress bar on a terminal; a line per tenth of the work otherwise (logs, CI). */
+function progressLine(out: NodeJS.WritableStream & { isTTY?: boolean }, label: string): (p: WarmProgress) => void {
+  let lastTenth = -1;
+  return (p) => {
+    const share = p.total === 0 ? 1 : p.done / p.total;
+    if (out.isTTY) {
+      const width = 30;
+      const filled = Math.round(share * width);
+      out.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${p.done}/${p.total}${p.done === p.total ? '\n' : ''}`);
+      return;
+    }
+    const tenth = Math.floor(share * 10);
+    if (tenth !== lastTenth) {
+      lastTenth = tenth;
+      out.write(`${label}: ${p.done}/${p.total}\n`);
+    }
+  };
 }
 
 function tokenCreate(args: readonly string[], io: CliIo): number {
