@@ -66,6 +66,16 @@ const MAX_U16 = 0xffff;
 const MAX_U32 = 0xffffffff;
 /** Central directory records pushed per chunk; keeps chunks around 64 KB for typical names. */
 const CENTRAL_BATCH = 512;
+/**
+ * Small entries are gathered into chunks of about this size before they are pushed: one push
+ * per header and per small file meant ~2 writes per file downstream (socket or cache file),
+ * tens of thousands for a typical module. Entries whose data is at least DIRECT_BYTES are pushed
+ * as they are, so big data is never copied.
+ */
+const COALESCE_BYTES = 64 * 1024;
+const DIRECT_BYTES = 16 * 1024;
+/** Gathered entries wait at most this long, so a slow next entry does not hold back earlier ones. */
+const COALESCE_MS = 20;
 
 interface CentralRecord {
   name: Buffer;
@@ -280,6 +290,9 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
   let centralIndex = 0;
   let centralStart = -1;
   let finished = false;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let pendingTimer: NodeJS.Timeout | null = null;
   const idle: Deflater[] = [];
   const busy = new Set<Deflater>();
 
@@ -381,13 +394,45 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
       records.push({ name, flags, method: result.method, crc: result.crc, compressedSize: result.data.length, size: result.size, offset });
       const header = localHeader(name, flags, result);
       offset += header.length + result.data.length;
-      const headerFits = stream.push(header);
-      // An empty push would only confuse the readable's bookkeeping.
-      wantData = result.data.length > 0 ? stream.push(result.data) : headerFits;
+      pending.push(header);
+      pendingBytes += header.length;
+      if (result.data.length >= DIRECT_BYTES) {
+        flushPending();
+        wantData = stream.push(result.data);
+      } else {
+        // Empty data is skipped: an empty push would only confuse the readable's bookkeeping.
+        if (result.data.length > 0) pending.push(result.data);
+        pendingBytes += result.data.length;
+        if (pendingBytes >= COALESCE_BYTES) wantData = flushPending();
+        else pendingTimer ??= setTimeout(flushLate, COALESCE_MS);
+      }
       bytesInFlight -= slot.bytes;
       fill();
     }
-    if (wantData && window.length === 0 && nextEntry === entries.length) pushCentral();
+    if (wantData && window.length === 0 && nextEntry === entries.length) {
+      wantData = flushPending();
+      pushCentral();
+    }
+  }
+
+  function flushLate(): void {
+    pendingTimer = null;
+    if (finished || stream.destroyed) return;
+    wantData = flushPending();
+    pump();
+  }
+
+  /** Pushes the gathered small entries; returns what push returned (true when there was nothing). */
+  function flushPending(): boolean {
+    if (pendingTimer) {
+      clearTimeout(pendingTimer);
+      pendingTimer = null;
+    }
+    if (pendingBytes === 0) return wantData;
+    const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return stream.push(chunk);
   }
 
   const stream = new Readable({
@@ -403,6 +448,9 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
       closeDeflaters(reason);
       window.length = 0;
       bytesInFlight = 0;
+      pending = [];
+      pendingBytes = 0;
+      if (pendingTimer) clearTimeout(pendingTimer);
       callback(err);
     },
   });

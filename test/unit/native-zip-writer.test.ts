@@ -385,6 +385,19 @@ test('native zip: destroy while deflates run leaves no zlib work behind', async 
   assert.deepEqual(leftover, []);
 });
 
+test('native zip: small entries leave in few large chunks', async () => {
+  const entries: NativeZipEntry[] = [];
+  for (let i = 0; i < 2000; i++) entries.push({ name: `m@v1.0.0/f${i}.go`, read: async () => compressible(1024 + i) });
+  let chunks = 0;
+  let bytes = 0;
+  for await (const chunk of createNativeZipStream(entries)) {
+    chunks++;
+    bytes += (chunk as Buffer).length;
+  }
+  // ~2 pushes per entry would be 4,000 writes downstream (socket, cache file).
+  assert.ok(chunks < bytes / 16_000, `${chunks} chunks for ${bytes} bytes`);
+});
+
 test('native zip: a failing read destroys the stream with the entry name', async () => {
   const entries: NativeZipEntry[] = [
     { name: 'ok', read: async () => Buffer.from('fine') },

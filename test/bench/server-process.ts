@@ -1,0 +1,124 @@
+/**
+ * The real standalone server in a child process (`node dist/routes/cli.js serve --config FILE`),
+ * so that RSS and CPU read from /proc are the server's own, and a small HTTP client that times a
+ * whole response.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** dist/test/bench → project root. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const CLI = join(PROJECT_ROOT, 'dist', 'routes', 'cli.js');
+
+export interface BenchServerOptions {
+  /** Folder for the config file and the cache (wiped by the caller between cold runs). */
+  dir: string;
+  modulePrefix: string;
+  projectPath: string;
+  gitdir: string;
+  /** With an on-disk cache under `dir/cache`. Defaults to true. */
+  diskCache?: boolean;
+}
+
+export interface BenchServer {
+  pid: number;
+  origin: string;
+  /** `<origin>/api/v4/projects/1/packages/go`. */
+  goproxy: string;
+  stop(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
+  await mkdir(options.dir, { recursive: true });
+  const configFile = join(options.dir, 'config.json');
+  const config = {
+    server: { host: '127.0.0.1', port: 0 },
+    modulePrefix: options.modulePrefix,
+    projects: [{ id: 1, path: options.projectPath, repository: options.gitdir, visibility: 'public' }],
+    users: [],
+    ...(options.diskCache === false ? {} : { cache: { dir: join(options.dir, 'cache') } }),
+  };
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', 'warn'], {
+    cwd: options.dir,
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  exited.then(() => children.delete(child), () => undefined);
+  const output: string[] = [];
+  const origin = await new Promise<string>((resolveOrigin, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output.join('')}`)), 30_000);
+    const onData = (d: Buffer): void => {
+      output.push(d.toString());
+      const match = /listening on (http:\/\/[^\s]+)/.exec(output.join(''));
+      if (match) {
+        clearTimeout(timer);
+        resolveOrigin(match[1]!.replace(/\/$/, ''));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited ${code}: ${output.join('')}`));
+    });
+  });
+  // Keep draining output so a chatty server never blocks on a full pipe.
+  child.stdout!.resume();
+  return {
+    pid: child.pid!,
+    origin,
+    goproxy: `${origin}/api/v4/projects/1/packages/go`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface Timed {
+  status: number;
+  bytes: number;
+  /** Request sent → last byte, ms. */
+  ms: number;
+  /** Request sent → response headers, ms. */
+  headersMs: number;
+  body: Buffer | null;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** GET and time the whole response; keeps the body only when asked (zips are just counted). */
+export function timedGet(url: string, keepBody = false): Promise<Timed> {
+  return new Promise((resolveTimed, reject) => {
+    const t0 = performance.now();
+    const req = http.get(url, { agent }, (res) => {
+      const headersMs = performance.now() - t0;
+      let bytes = 0;
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (keepBody) chunks.push(d);
+      });
+      res.on('end', () =>
+        resolveTimed({ status: res.statusCode ?? 0, bytes, ms: performance.now() - t0, headersMs, body: keepBody ? Buffer.concat(chunks) : null }),
+      );
+      res.on('error', reject);
+    });
+    req.setTimeout(300_000, () => req.destroy(new Error(`timeout: ${url}`)));
+    req.on('error', reject);
+  });
+}
