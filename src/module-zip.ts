@@ -1,5 +1,6 @@
 import { isBlobMode, type CodeHost } from './code-host.js';
 import { NotFoundError } from './errors.js';
+import { createYielder } from './event-loop.js';
 import { applyArchiveFilter, type ArchiveFilter } from './git/archive-filter.js';
 import { AttributeScope } from './git/attributes.js';
 import type { TreeEntry } from './git/types.js';
@@ -77,10 +78,12 @@ export async function planModuleZip(
   }
 
   const candidates: Candidate[] = [];
+  const maybeYield = createYielder();
   let haveLicense = false;
   const walk = async (treeEntries: TreeEntry[], repoDir: string, modDir: string, dirScope: AttributeScope): Promise<void> => {
     for (const entry of treeEntries) {
       args.signal?.throwIfAborted();
+      await maybeYield();
       const repoPath = repoDir === '' ? entry.name : `${repoDir}/${entry.name}`;
       const modPathRel = modDir === '' ? entry.name : `${modDir}/${entry.name}`;
       if (entry.mode === MODE_TREE) {

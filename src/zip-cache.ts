@@ -179,8 +179,11 @@ export class ZipCache {
         let position = 0;
         for (;;) {
           if (position < flight.written || flight.done) {
-            const buf = Buffer.allocUnsafe(CHUNK);
-            const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
+            // Size reads to what is there: a follower a few bytes behind the build must not
+            // allocate a full chunk per read.
+            const want = flight.done ? CHUNK : Math.min(CHUNK, flight.written - position);
+            const buf = Buffer.allocUnsafe(want);
+            const { bytesRead } = await handle.read(buf, 0, want, position);
             if (bytesRead > 0) {
               position += bytesRead;
               yield buf.subarray(0, bytesRead);

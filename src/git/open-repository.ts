@@ -8,6 +8,7 @@ import { createPackObjectStore, type PackObjectStore } from './pack-object-store
 import { createRefReader, type RefReader } from './refs.js';
 import type { GitRepository, OpenRepositoryOptions } from './repository.js';
 import type { AnnotatedTag, Commit, GitObject, ObjectStore, ObjectType, RefSnapshot, TreeEntry } from './types.js';
+import { createYielder } from '../event-loop.js';
 
 /** Commits whose parent lists are remembered for ancestry walks. */
 const PARENT_CACHE_ENTRIES = 200_000;
@@ -163,10 +164,12 @@ class Repository implements GitRepository {
   private async walk(start: string, until?: string): Promise<{ seen: Set<string>; found: boolean }> {
     await this.parentsOf(start); // throws NotFoundError for a missing or non-commit start
     const seen = new Set<string>([start]);
+    const maybeYield = createYielder();
     let queue = [start];
     while (queue.length > 0) {
       const next: string[] = [];
       for (let i = 0; i < queue.length; i += WALK_BATCH) {
+        await maybeYield();
         const batch = queue.slice(i, i + WALK_BATCH);
         for (const parents of await this.parentsOfBatch(batch)) {
           for (const parent of parents) {
