@@ -1,21 +1,23 @@
 /**
- * Issue 3, randomized parity test, small N: five generated repositories (seed 1; the indexes were
- * picked because together they exercise 42 of the generator's 43 features: nested modules, /vN in
- * both layouts, +incompatible, vendor, symlinks, LICENSE placement, .gitattributes at several depths,
- * working-tree-encoding, invalid and non-ASCII names, odd tags, retractions, branches, merges, an
- * unborn HEAD, non-UTC offsets, …), each
- * compared with `GOPROXY=direct` on every module path, every listed version and the generated
- * revision queries. A second test runs two of them with a cache directory, cold and again after a
- * server restart. The large run is `npm run test:parity -- --repos 200`.
+ * Issue 3, randomized parity test, small N: five generated repositories of seed 1, chosen at run
+ * time (coveringSelection) so that together they exercise as many of the generator's features as
+ * possible (nested modules, /vN in both layouts, +incompatible, vendor, symlinks, LICENSE placement,
+ * .gitattributes at several depths, working-tree-encoding, invalid and non-ASCII names, odd tags,
+ * retractions, branches, merges, an unborn HEAD, non-UTC offsets, …). Each is compared with
+ * `GOPROXY=direct` on every module path, every listed version and the generated revision queries.
+ * A second test runs two of them with a cache directory, cold and again after a server restart.
+ * The large run is `npm run test:parity -- --repos 200`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { goSkipReason } from '../helpers/go-client.js';
 import { cliAvailable, CLI_PATH } from '../helpers/proxy-process.js';
 import { runParity } from '../parity/parity.js';
+import { coveringSelection } from '../parity/random-repo.js';
 
 const SEED = 1;
-const INDEXES = [56, 365, 81, 151, 68];
+const selection = coveringSelection(SEED, 5);
+const INDEXES = selection.indexes;
 
 const skip = (await goSkipReason()) ?? (cliAvailable() ? null : `${CLI_PATH} is missing (build first)`);
 
@@ -24,6 +26,7 @@ describe('randomized parity with GOPROXY=direct (issue 3)', { skip: skip ?? fals
     const lines: string[] = [];
     const report = await runParity({ seed: SEED, repos: INDEXES.length, only: INDEXES, log: (l) => lines.push(l) });
     assert.ok(report.comparisons > 100, `only ${report.comparisons} comparisons:\n${lines.join('\n')}`);
+    assert.ok(selection.covered.length >= 30, `the selection covers only: ${selection.covered.join(', ')}`);
     assert.equal(report.differences.length, 0, `the proxy differs from direct mode:\n${lines.join('\n')}`);
   });
 

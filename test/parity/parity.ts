@@ -293,6 +293,11 @@ async function compareRepo(
       queries.push({ module, query: v, why: 'listed version' });
     }
   }
+  // Canonical versions first: go resolves the arguments in order, and once a branch or hash has
+  // resolved to v1.0.0 its .info is in the module cache, so a later `@v1.0.0` would not ask the
+  // proxy for v1.0.0.info at all. (Run with `isolated` for one fresh cache per query.)
+  const canonical = (q: string) => /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+incompatible)?$/.test(q);
+  queries.sort((a, b) => Number(!canonical(a.query)) - Number(!canonical(b.query)));
   const args = queries.map((q) => `${q.module}@${q.query}`);
   // The warm pass reuses the cold pass's direct answers (asking direct mode only for new queries).
   const directArgs = pass === 'cold' ? args : args.filter((a) => !state.directDownloads.has(a));

@@ -192,7 +192,8 @@ interface Commit {
 
 const OFFSETS = ['Z', '+02:00', '-07:00', '+05:30', '-03:30', '+14:00', '-12:00', '+01:00', '-05:00', '+09:45'];
 const SUB_DIRS = ['sub', 'a/b', 'tools/x', 'lib'];
-const GO_LINES = ['', '', '1.12', '1.13', '1.16', '1.17', '1.18', '1.19', '1.20', '1.21', '1.23'];
+/** All < 1.24 (Go 1.19 only knows the old vendor rule); `1.9` and `1.3` sort after `1.24` as strings. */
+const GO_LINES = ['', '', '1.12', '1.13', '1.16', '1.17', '1.18', '1.19', '1.20', '1.21', '1.23', '1.9', '1.3', '1.21.0', '1.23rc1', '1.22.5'];
 const BRANCH_NAMES = ['dev', 'feature-x', 'release-1.x', 'hotfix_2', 'Feature', 'next', 'v9.9.9', 'v1'];
 const PRERELEASES = ['rc.1', 'rc.2', 'beta.1', 'alpha', 'RC1', 'pre', 'beta', 'rc.10', '0.pre'];
 
@@ -264,7 +265,7 @@ function zooContent(rng: Rng): { content: EntrySpec; kind: string } {
 const ZOO_NAMES = [
   'f.txt', 'g.md', 'h.dat', 'i.bin', 'j.crlf', 'k.nocrlf', 'ident.txt', 'l.id', 'subst.txt',
   'rootonly.txt', 'm.ct', 'a b.txt', 'N.TXT', 'o.auto', 'p.lfs', 'q.go', 'r.sh', 's.lf', 't', 'u.input',
-  'w.u16', 'x.u16be', 'y.u32', 'z.latin', 'aa.ascii', 'bb.wte', 'cc.u16bom',
+  'w.u16', 'x.u16be', 'y.u32', 'z.latin', 'aa.ascii', 'bb.wte', 'cc.u16bom', 'fa.txt', '#hash.txt', 'T.Txt',
 ];
 const ZOO_DIRS = ['', '', 'pkg', 'docs', 'pkg/deep', 'deep', 'x/y/deep'];
 
@@ -321,6 +322,15 @@ const ROOT_ATTR_RULES = [
   '*.u16bom working-tree-encoding=UTF-16BE-BOM',
   '*.txt working-tree-encoding=UTF-16',
   '*.wte working-tree-encoding',
+  '*.[tT][xX][tT] eol=crlf',
+  'f?.txt ident',
+  'x/**/deep/*.txt eol=crlf',
+  'deep/ eol=crlf',
+  '!*.md text',
+  '\\#hash.txt eol=crlf',
+  '*.txt binary',
+  '*.go -text crlf',
+  '[attr]nested-ignored text',
   '# a comment line',
   '',
 ];
@@ -341,6 +351,9 @@ const NESTED_ATTR_RULES = [
   '*.u16 -working-tree-encoding',
   '*.latin working-tree-encoding=UTF-32LE',
   '*.txt working-tree-encoding=iso8859-1',
+  '[attr]nomacro eol=crlf',
+  '*.txt nomacro',
+  '**/*.txt eol=crlf',
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -479,7 +492,8 @@ class Generator {
       ...(Object.keys(this.extraBranches).length > 0 ? { branches: this.extraBranches } : {}),
       ...(Object.keys(this.extraRefs).length > 0 ? { refs: this.extraRefs } : {}),
       objects: rng.pick(['packed', 'packed', 'loose', 'mixed'] as const),
-      refsLayout: rng.pick(['loose', 'loose', 'packed', 'mixed'] as const),
+      // 'mixed' rewrites the default branch loose, which an unborn default branch does not have.
+      refsLayout: ((l) => (unborn && l === 'mixed' ? 'packed' : l))(rng.pick(['loose', 'loose', 'packed', 'mixed'] as const)),
     };
     const modules = this.modulePaths();
     const queries = this.queries(modules, sideBranches.filter((b) => !b.endsWith('-tmp')));
@@ -595,12 +609,23 @@ class Generator {
       case 2:
         head = `module ${path}\r\n`;
         break;
+      case 3:
+        // No module line at all (findDir: "is missing module path") — but rarely.
+        head = this.rng.chance(0.3) ? '// no module directive\n' : `module ${path}\n`;
+        break;
+      case 4:
+        head = this.rng.chance(0.3) ? `\ufeffmodule ${path}\n` : `module ${path}\n`;
+        break;
       default:
         head = `module ${path}\n`;
     }
     const go = slot.goLine ? `\ngo ${slot.goLine}\n` : '';
     let retract = '';
     if (slot.retracts.length === 1) retract = `\nretract ${slot.retracts[0]}\n`;
+    else if (slot.retracts.length > 1 && slot.style === 5) {
+      // An unparsable retract among valid ones (ParseLax drops it; strict parsing would fail).
+      retract = `\nretract ${slot.retracts[0]}\nretract v1.2\nretract ${slot.retracts.slice(1).join('\nretract ')}\n`;
+    }
     else if (slot.retracts.length > 1) retract = `\nretract (\n${slot.retracts.map((r) => `\t${r} // broken\n`).join('')})\n`;
     return head + go + retract;
   }
@@ -856,8 +881,14 @@ class Generator {
         }
         case 23: {
           // Zip filter edge cases.
-          const kind = rng.int(0, 5);
-          if (kind === 0) files.set('.hg_archival.txt', 'repo: x\n');
+          const kind = rng.int(0, 6);
+          if (kind === 6) {
+            // A symlinked go.mod in a module-less subdirectory and in the root (when the root has none).
+            files.set('real.mod', `module ${this.modulePath}\n`);
+            files.set('lnk/go.mod', { symlink: '../real.mod' });
+            files.set('lnk/l.go', 'package lnk\n');
+            if (!state.slots.some((x) => x.loc === '')) files.set('go.mod', { symlink: 'real.mod' });
+          } else if (kind === 0) files.set('.hg_archival.txt', 'repo: x\n');
           else if (kind === 1) files.set('d/.hg_archival.txt', 'nested\n');
           else if (kind === 2) {
             files.set('testdata/go.mod', 'module testdata\n');
@@ -986,7 +1017,7 @@ class Generator {
       const commit = rng.pick(this.commits);
       if (commit.branch.endsWith('-tmp')) continue;
       const prefix = rng.pick(prefixes);
-      const kind = rng.int(0, 8);
+      const kind = rng.int(0, 12);
       let name: string;
       if (kind === 0) name = `${prefix}v1.${rng.int(0, 9)}`;
       else if (kind === 1) name = `${prefix}v1.${rng.int(0, 9)}.${rng.int(0, 9)}+meta.${rng.int(1, 9)}`;
@@ -996,7 +1027,11 @@ class Generator {
       else if (kind === 5) name = rng.pick(['dev', 'next', 'HEAD', 'latest', this.defaultBranch]); // shadows a branch / keyword
       else if (kind === 6) name = rng.hex(8).replace(/^[0-9]/, 'a'); // hash-like tag name
       else if (kind === 7) name = `${prefix}v0.0.0-${pseudoTimestamp(commit.date)}-${rng.hex(12)}`;
-      else name = `${prefix}v2.0.0+incompatible`;
+      else if (kind === 8) name = `${prefix}v2.0.0+incompatible`;
+      else if (kind === 9) name = `${prefix}v1.10.0`; // numeric, not string, order against v1.9.x
+      else if (kind === 10) name = `${prefix}v1.9.${rng.int(0, 12)}`;
+      else if (kind === 11) name = `${prefix}v1.0.0-${rng.pick(['0', '01', 'x.7.z.92', 'a-b.c', 'rc.1.2'])}`;
+      else name = `${prefix}v0.0.${rng.int(1, 3)}-${rng.pick(['beta', '0.20200101000000-000000000000'])}`;
       if (this.addTag(commit, name)) this.features.add('odd tags');
     }
   }
@@ -1261,4 +1296,39 @@ export function describeRepo(repo: GeneratedRepo): string {
     `modules [${repo.modules.map((m) => m.split('/').slice(3).join('/') || '.').join(' ')}], ` +
     `features: ${repo.features.join(', ')}`
   );
+}
+
+/**
+ * `count` repository indexes of `seed` that together exercise as many generator features as
+ * possible (greedy set cover over the first `pool` indexes, skipping repositories with more than
+ * `maxQueries` generated queries so that a small run stays quick). Content-kind features are left
+ * out of the cover: every repository has some.
+ */
+export function coveringSelection(seed: number, count: number, pool = 300, maxQueries = 50): { indexes: number[]; covered: string[]; missing: string[] } {
+  const candidates: Array<{ index: number; features: Set<string> }> = [];
+  const all = new Set<string>();
+  for (let index = 0; index < pool; index++) {
+    const repo = generateRepo(seed, index);
+    const features = new Set(repo.features.filter((f) => !f.startsWith('content:')));
+    for (const f of features) all.add(f);
+    if (repo.queries.length <= maxQueries) candidates.push({ index, features });
+  }
+  const covered = new Set<string>();
+  const indexes: number[] = [];
+  for (let k = 0; k < count; k++) {
+    let best: { index: number; features: Set<string> } | undefined;
+    let bestGain = -1;
+    for (const c of candidates) {
+      if (indexes.includes(c.index)) continue;
+      const gain = [...c.features].filter((f) => !covered.has(f)).length;
+      if (gain > bestGain) {
+        best = c;
+        bestGain = gain;
+      }
+    }
+    if (!best) break;
+    indexes.push(best.index);
+    for (const f of best.features) covered.add(f);
+  }
+  return { indexes, covered: [...covered].sort(), missing: [...all].filter((f) => !covered.has(f)).sort() };
 }

@@ -3,6 +3,7 @@
  *
  *   node dist/test/parity/shrink.js --seed 1 --index 4 --module v2 --query HEAD
  *   node dist/test/parity/shrink.js --seed 1 --index 4 --module . --list
+ *   node dist/test/parity/shrink.js … --goproxy off     (against another GOPROXY; `off` tests the shrinker)
  *
  * `--module` is the module path suffix after `github.com/testorg/<repo>` (`.` for the root). The
  * query may be any string the parity run printed; hash prefixes and pseudo-versions are followed to
@@ -34,7 +35,14 @@ function labels(spec: RepoSpec): string[] {
   return spec.commits.map((c, i) => c.label ?? `c${i + 1}`);
 }
 
-async function evaluate(world: FixtureWorld, go: GoClient, spec: RepoSpec, target: Target, repo: GeneratedRepo): Promise<Outcome> {
+async function evaluate(
+  world: FixtureWorld,
+  go: GoClient,
+  spec: RepoSpec,
+  target: Target,
+  repo: GeneratedRepo,
+  goproxyOverride: string | undefined,
+): Promise<Outcome> {
   let built: BuiltRepo;
   try {
     built = await world.build(spec);
@@ -42,12 +50,14 @@ async function evaluate(world: FixtureWorld, go: GoClient, spec: RepoSpec, targe
     return { signature: null, text: `build failed: ${String(err)}` };
   }
   const module = target.suffix ? `${built.modulePath}/${target.suffix}` : built.modulePath;
-  const server = await startProxy({
-    dir: join(world.root, 'server'),
-    projects: [{ id: 1, path: built.fullPath, repository: built.gitdir, visibility: 'public' }],
-  });
+  const server = goproxyOverride
+    ? undefined
+    : await startProxy({
+        dir: join(world.root, 'server'),
+        projects: [{ id: 1, path: built.fullPath, repository: built.gitdir, visibility: 'public' }],
+      });
   try {
-    const proxy: GoMode = { goproxy: server.goproxy(1), label: 'proxy' };
+    const proxy: GoMode = { goproxy: goproxyOverride ?? server!.goproxy(1), label: 'proxy' };
     if (target.list) {
       const [d, p] = await Promise.all([go.listVersions(module, DIRECT), go.listVersions(module, proxy)]);
       const same = d.ok === p.ok && (!d.ok || d.versions.join(' ') === p.versions.join(' '));
@@ -65,7 +75,7 @@ async function evaluate(world: FixtureWorld, go: GoClient, spec: RepoSpec, targe
     const text = `query ${arg}\ndirect ${fmt(d)}\nproxy  ${fmt(p)}\n${diffs.join('\n')}`;
     return { signature: diffs.length === 0 ? null : `dl ${d.ok}/${p.ok} ${fields.join(',')}`, text };
   } finally {
-    await server.stop();
+    await server?.stop();
   }
 }
 
@@ -161,7 +171,7 @@ function isSimple(e: EntrySpec): boolean {
   return e === 'x\n' || (typeof e === 'object' && !(e instanceof Uint8Array) && !('content' in e));
 }
 
-function parseArgs(argv: string[]): { seed: number; index: number; suffix: string; query?: string; list: boolean } {
+function parseArgs(argv: string[]): { seed: number; index: number; suffix: string; query?: string; list: boolean; goproxy?: string } {
   const get = (name: string) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -171,10 +181,19 @@ function parseArgs(argv: string[]): { seed: number; index: number; suffix: strin
   const mod = get('--module') ?? '.';
   const query = get('--query');
   const list = argv.includes('--list');
+  // Compare with another GOPROXY instead of our server (`off` checks the shrinker itself).
+  const goproxy = get('--goproxy');
   if (!Number.isInteger(index) || (!list && query === undefined)) {
     throw new Error('usage: shrink --seed S --index I --module SUFFIX (--query Q | --list)');
   }
-  return { seed, index, suffix: mod === '.' ? '' : mod, ...(query !== undefined ? { query } : {}), list };
+  return {
+    seed,
+    index,
+    suffix: mod === '.' ? '' : mod,
+    ...(query !== undefined ? { query } : {}),
+    list,
+    ...(goproxy !== undefined ? { goproxy } : {}),
+  };
 }
 
 async function main(): Promise<number> {
@@ -196,7 +215,7 @@ async function main(): Promise<number> {
       if (target.query.kind !== 'literal') keep.add(target.query.label);
     }
     let spec = repo.spec;
-    const first = await evaluate(world, go, spec, target, repo);
+    const first = await evaluate(world, go, spec, target, repo, args.goproxy);
     if (!first.signature) {
       console.log(`no difference to shrink:\n${first.text}`);
       return 1;
@@ -208,7 +227,7 @@ async function main(): Promise<number> {
       progress = false;
       for (const [what, candidate] of reductions(spec, keep)) {
         attempts++;
-        const outcome = await evaluate(world, go, candidate, target, repo);
+        const outcome = await evaluate(world, go, candidate, target, repo, args.goproxy);
         if (outcome.signature === first.signature) {
           console.log(`  kept: ${what}`);
           spec = candidate;
@@ -217,7 +236,7 @@ async function main(): Promise<number> {
         }
       }
     }
-    const last = await evaluate(world, go, spec, target, repo);
+    const last = await evaluate(world, go, spec, target, repo, args.goproxy);
     console.log(`\nminimal repository after ${attempts} attempts (${spec.commits.length} commits):`);
     console.log(JSON.stringify(spec, (_k, v: unknown) => (v instanceof Uint8Array ? { bytes: Buffer.from(v).toString('hex') } : v), 2));
     console.log(`\n${last.text}`);
