@@ -80,7 +80,8 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
 
   function createZipStream(entries: ZipEntrySource[], signal?: AbortSignal): Readable {
     const stream = zipWriter === 'jszip' ? createJsZipStream(entries) : createNativeZipStream(entries, signal ? { signal } : {});
-    stream.on('error', (err) => logger.warn({ op: 'zip', kind: 'stream' }, err.message));
+    // The error's name and code only: fs errors carry file paths, which never go into a log line.
+    stream.on('error', (err: NodeJS.ErrnoException) => logger.warn({ op: 'zip', kind: 'stream', error: err.name, code: err.code }, 'zip stream failed'));
     if (signal) signal.addEventListener('abort', () => stream.destroy(), { once: true });
     return stream;
   }

@@ -5,7 +5,7 @@ import { applyArchiveFilter, type ArchiveFilter } from './git/archive-filter.js'
 import { AttributeScope } from './git/attributes.js';
 import type { TreeEntry } from './git/types.js';
 import { goVersion } from './go-mod-file.js';
-import { checkZipFiles, type ZipCandidate } from './zip-rules.js';
+import { checkZipFilesAsync, type ZipCandidate } from './zip-rules.js';
 
 /**
  * What direct mode's `(*codeRepo).Zip` puts in a module zip: `git archive` of the commit (with
@@ -117,7 +117,7 @@ export async function planModuleZip(
 
   const goModFile = candidates.find((c) => c.path === 'go.mod' && c.kind === 'file');
   const goLine = goModFile ? goVersion(await readArchivedFile(code, goModFile)) : null;
-  const checked = checkZipFiles(candidates, goLine);
+  const checked = await checkZipFilesAsync(candidates, goLine, maybeYield);
   if (checked.error) {
     // Go prints one line per bad file; a text/plain error body is read up to its first blank line.
     throw new NotFoundError(`${args.modPath}@${args.version}: create zip: ${checked.error.replace(/\n/g, '; ')}`);

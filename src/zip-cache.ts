@@ -43,6 +43,11 @@ class Flight extends EventEmitter {
 
 const CHUNK = 256 * 1024;
 
+function errorCode(err: Error): string | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export class ZipCache {
   private readonly index = new Map<string, Entry>();
   private readonly flights = new Map<string, Flight>();
@@ -144,7 +149,8 @@ export class ZipCache {
         flight.error = err instanceof Error ? err : new Error(String(err));
         flight.done = true;
         flight.emit('progress');
-        if (!flight.abort.signal.aborted) this.logger.warn({ op: 'zip-cache', kind: 'build-failed' }, flight.error.message);
+        // Name and code only: fs errors carry file paths, which never go into a log line.
+        if (!flight.abort.signal.aborted) this.logger.warn({ op: 'zip-cache', kind: 'build-failed', error: flight.error.name, code: errorCode(flight.error) }, 'zip build failed');
         await handle?.close().catch(() => undefined);
         await rm(flight.tmpPath, { force: true });
       } finally {

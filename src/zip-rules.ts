@@ -75,9 +75,15 @@ const ERR_SIZE = `module source tree too large (max size is ${MAX_ZIP_FILE} byte
 // Go's path package, for slash-separated paths.
 
 /** path.Clean */
+const NEEDS_CLEANING = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$/;
+
 export function cleanPath(p: string): string {
   if (p === '') {
     return '.';
+  }
+  // Nearly every path in a module is already clean; this runs once per file and parent dir.
+  if (!NEEDS_CLEANING.test(p)) {
+    return p;
   }
   const rooted = p.startsWith('/');
   const out: string[] = [];
@@ -124,6 +130,9 @@ function isVendoredPackageBytes(name: string, go124: boolean): boolean {
     // Kept before Go 1.24; dropped from then on (golang/go#63395).
     return true;
   }
+  if (!name.includes('vendor/')) {
+    return false;
+  }
   // Go works on byte offsets; with non-ASCII names they differ from UTF-16 offsets.
   const b = Buffer.from(name, 'utf8');
   let i: number;
@@ -159,9 +168,13 @@ export function isVendoredPackage(name: string, goLine: string | null): boolean 
  * a file and a directory, and duplicates. Every parent directory is checked too.
  */
 class CollisionChecker {
-  private readonly seen = new Map<string, { path: string; isDir: boolean }>();
+  private readonly seen = new Map<string, { path: string; isDir: boolean; parentsChecked: boolean }>();
 
   check(p: string, isDir: boolean): string | null {
+    // Go re-checks every parent directory for every file. Once a directory's own parents have
+    // all passed, checking them again can only pass again, so the walk stops there: the same
+    // answers, without a quadratic walk over deep trees.
+    const added: { parentsChecked: boolean }[] = [];
     for (;;) {
       const fold = strToFold(p);
       const other = this.seen.get(fold);
@@ -176,16 +189,21 @@ class CollisionChecker {
           return `multiple entries for file ${goQuote(p)}`;
         }
         // The same directory seen again through another file is fine.
+        if (other.parentsChecked) break;
       } else {
-        this.seen.set(fold, { path: p, isDir });
+        const entry = { path: p, isDir, parentsChecked: false };
+        this.seen.set(fold, entry);
+        added.push(entry);
       }
       const parent = dirPath(p);
       if (parent === '.') {
-        return null;
+        break;
       }
       p = parent;
       isDir = true;
     }
+    for (const entry of added) entry.parentsChecked = true;
+    return null;
   }
 }
 
@@ -195,6 +213,32 @@ class CollisionChecker {
  * reads it (null if there is no such regular file, or to get the Go ≤ 1.23 vendor rule).
  */
 export function checkZipFiles(files: readonly ZipCandidate[], goLine: string | null): CheckedZipFiles {
+  const check = createFileChecker(files, goLine);
+  files.forEach(check.add);
+  return check.finish();
+}
+
+/**
+ * checkZipFiles that gives the event loop a turn whenever `maybeYield` asks for one: a large
+ * module's check is ~100 ms of CPU, too long to hold a server's event loop.
+ */
+export async function checkZipFilesAsync(
+  files: readonly ZipCandidate[],
+  goLine: string | null,
+  maybeYield: () => Promise<void> | undefined,
+): Promise<CheckedZipFiles> {
+  const check = createFileChecker(files, goLine);
+  for (let i = 0; i < files.length; i++) {
+    if ((i & 255) === 0) await maybeYield();
+    check.add(files[i]!, i);
+  }
+  return check.finish();
+}
+
+function createFileChecker(
+  files: readonly ZipCandidate[],
+  goLine: string | null,
+): { add: (f: ZipCandidate, index: number) => void; finish: () => CheckedZipFiles } {
   const go124 = goLangAtLeast(goLine, '1.24');
   const result: CheckedZipFiles = { kept: [], valid: [], omitted: [], invalid: [], sizeError: null, error: null };
 
@@ -231,7 +275,7 @@ export function checkZipFiles(files: readonly ZipCandidate[], goLine: string | n
 
   const collisions = new CollisionChecker();
   let maxSize = MAX_ZIP_FILE;
-  files.forEach((f, index) => {
+  const add = (f: ZipCandidate, index: number): void => {
     const p = f.path;
     if (p !== cleanPath(p)) {
       addError(p, false, ERR_PATH_NOT_CLEAN);
@@ -294,14 +338,17 @@ export function checkZipFiles(files: readonly ZipCandidate[], goLine: string | n
     }
     result.kept.push(index);
     result.valid.push(p);
-  });
+  };
 
-  if (result.sizeError !== null) {
-    result.error = result.sizeError;
-  } else if (result.invalid.length > 0) {
-    result.error = result.invalid.map((e) => `${e.path}: ${e.reason}`).join('\n');
-  }
-  return result;
+  const finish = (): CheckedZipFiles => {
+    if (result.sizeError !== null) {
+      result.error = result.sizeError;
+    } else if (result.invalid.length > 0) {
+      result.error = result.invalid.map((e) => `${e.path}: ${e.reason}`).join('\n');
+    }
+    return result;
+  };
+  return { add, finish };
 }
 
 /**

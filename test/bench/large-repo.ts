@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanGitEnv, run } from '../helpers/fixtures.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 /** Bump when the shape changes: the cache folder is keyed by it. */
 export const GENERATOR_VERSION = 2;
@@ -81,17 +82,6 @@ const NESTED = [
 
 const ASSET = 'assets/bundle.dat';
 
-/** mulberry32: small, fast and good enough for reproducible test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class TextSource {
   private readonly lines: string[];
@@ -226,7 +216,7 @@ export async function ensureLargeRepo(options: LargeRepoOptions): Promise<LargeR
   const env = cleanGitEnv(home);
   await run('git', ['init', '--bare', '--quiet', '--initial-branch=main', building], { env });
 
-  const rand = prng(SHAPE.seed);
+  const rand = seededRandom(SHAPE.seed);
   const text = new TextSource(rand);
   const files = new Map<string, Buffer>();
   const header = (path: string): string => `// Code generated for the benchmark: ${path}\n\npackage ${path.split('/').at(-2)!.replace(/[^a-z0-9]/g, '')}\n\n`;

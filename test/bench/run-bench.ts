@@ -10,7 +10,7 @@
  * - HTTP figures run against the real server (`cli.js serve`) in a child, whose CPU and peak RSS
  *   come from /proc; load comes from autocannon in this process.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -218,6 +218,10 @@ async function goModDownload(scratch: string, query: string, goproxy: string, gi
     GIT_TERMINAL_PROMPT: '0',
   });
   await mkdir(join(root, 'work'), { recursive: true });
+  // Each run extracts ~100 MB into a fresh module cache and the previous one was just deleted:
+  // without settling the page cache first, the writeback of that churn lands in the next run's
+  // system time (seen: the same download taking 4 s or 9 s back to back).
+  execFileSync('sync');
   try {
     const figures = await timeCommand('go', ['mod', 'download', '-json', query], { cwd: join(root, 'work'), env, stdoutFile: join(root, 'out.json') });
     const out = JSON.parse(await readFile(join(root, 'out.json'), 'utf8')) as { Error?: string; Zip?: string };

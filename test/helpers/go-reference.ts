@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+export { seededRandom } from './seeded-random.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -149,17 +150,6 @@ export async function loadGoReference(): Promise<GoReference | { skip: string }>
   };
 }
 
-/** A small seeded PRNG (mulberry32), so differential inputs are random but repeatable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Picks one element; `rand` from seededRandom. */
 export function pick<T>(rand: () => number, items: readonly T[]): T {

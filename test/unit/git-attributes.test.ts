@@ -5,6 +5,7 @@
  * environment direct-mode `go` uses, with what attributes.ts + archive-filter.ts produce.
  */
 import { describe, test, before, after } from 'node:test';
+import { seededRandom } from '../helpers/seeded-random.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -656,20 +657,9 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
   });
 });
 
-/** mulberry32: small, seedable, good enough to pick test cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomRepo(seed: number): Map<string, RepoEntry> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const dirNames = ['a', 'b', 'src', 'x.y', 'A', 'doc', 'ab', 'sp ace'];
   const baseNames = ['a', 'b', 'ab', 'main', 'README', 'x', 'Makefile', 'deep', 'z9', 'b[1]', 'st*r'];
