@@ -56,6 +56,8 @@ export interface ModuleServiceOptions {
   zipCache?: ZipCache | null;
   /** Defaults to 'native'. */
   zipWriter?: ZipWriterKind;
+  /** Bound of the in-memory cache of served go.mod files. Defaults to 16 MiB. */
+  memoryBytes?: number;
   logger?: Logger;
 }
 
@@ -76,7 +78,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   const logger = options.logger ?? silentLogger;
   const zipWriter: ZipWriterKind = options.zipWriter ?? 'native';
   const zipCache = options.zipCache ?? null;
-  const goMods = new LruCache<string, Buffer>(16 * 1024 * 1024, (b) => b.length + 200);
+  const goMods = new LruCache<string, Buffer>(options.memoryBytes ?? 16 * 1024 * 1024, (b) => b.length + 200);
 
   function createZipStream(entries: ZipEntrySource[], signal?: AbortSignal): Readable {
     const stream = zipWriter === 'jszip' ? createJsZipStream(entries) : createNativeZipStream(entries, signal ? { signal } : {});

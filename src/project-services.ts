@@ -80,6 +80,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
             codeRoot: `${modulePrefix}/${project.fullPath}`,
             pins: options.cache?.dir ? createDiskPins(options.cache.dir, scope) : createMemoryPins(),
             zipCache,
+            ...(options.cache?.memoryBytes ? { memoryBytes: options.cache.memoryBytes } : {}),
             ...(options.zipWriter ? { zipWriter: options.zipWriter } : {}),
             logger,
           });
