@@ -58,6 +58,11 @@ export interface ModuleServiceOptions {
   zipWriter?: ZipWriterKind;
   /** Bound of the in-memory cache of served go.mod files. Defaults to 16 MiB. */
   memoryBytes?: number;
+  /**
+   * Builds a planned zip somewhere else (the zip-build thread). Defaults to building on this
+   * thread with the chosen writer.
+   */
+  buildZip?: (plan: ZipPlan, signal?: AbortSignal) => Readable;
   logger?: Logger;
 }
 
@@ -179,6 +184,11 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
       const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved) : null;
       const build = (buildSignal?: AbortSignal): Readable => {
         if (!plan) throw new Error('zip plan missing');
+        if (options.buildZip && zipWriter === 'native') {
+          const stream = options.buildZip(plan, buildSignal);
+          if (buildSignal) buildSignal.addEventListener('abort', () => stream.destroy(), { once: true });
+          return stream;
+        }
         const entries = plan.files.map((f) => ({
           name: plan.prefix + f.path,
           read: () => readArchivedFile(repo.code, f),

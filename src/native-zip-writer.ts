@@ -44,6 +44,12 @@ export interface NativeZipOptions {
    * bytes it saves nothing and costs a threadpool round trip. Defaults to 64.
    */
   storeThreshold?: number;
+  /**
+   * Deflate on the calling thread instead of the libuv threadpool. Only for a thread that does
+   * nothing else, such as the zip-build worker, whose (lowered) priority then covers all of a
+   * build's CPU. Defaults to false.
+   */
+  syncDeflate?: boolean;
 }
 
 const DEFAULT_LEVEL = 6;
@@ -268,17 +274,18 @@ function checkOptions(options: NativeZipOptions): Required<Omit<NativeZipOptions
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const maxBytesInFlight = options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT;
   const storeThreshold = options.storeThreshold ?? DEFAULT_STORE_THRESHOLD;
+  const syncDeflate = options.syncDeflate ?? false;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`zip: level must be 0–9, got ${level}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`zip: concurrency must be ≥ 1, got ${concurrency}`);
   if (!(maxBytesInFlight > 0)) throw new RangeError(`zip: maxBytesInFlight must be > 0, got ${maxBytesInFlight}`);
   if (!(storeThreshold >= 0)) throw new RangeError(`zip: storeThreshold must be ≥ 0, got ${storeThreshold}`);
-  return { level, concurrency, maxBytesInFlight, storeThreshold };
+  return { level, concurrency, maxBytesInFlight, storeThreshold, syncDeflate };
 }
 
 type EntryObserver = (name: string, content: Buffer) => void;
 
 function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipOptions, observe: EntryObserver | null, onComplete: (() => void) | null): Readable {
-  const { level, concurrency, maxBytesInFlight, storeThreshold } = checkOptions(options);
+  const { level, concurrency, maxBytesInFlight, storeThreshold, syncDeflate } = checkOptions(options);
   // Owned here so that destroying the stream can cancel reads and deflates already started.
   const work = new AbortController();
   const window: Slot[] = [];
@@ -297,6 +304,7 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
   const busy = new Set<Deflater>();
 
   async function deflate(input: Buffer): Promise<Buffer> {
+    if (syncDeflate) return zlib.deflateRawSync(input, { level });
     const deflater = idle.pop() ?? new Deflater(level);
     busy.add(deflater);
     try {

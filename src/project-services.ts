@@ -5,6 +5,8 @@ import type { GitRepository } from './git/repository.js';
 import { silentLogger as defaultLogger } from './logger.js';
 import { createModuleService, type ZipWriterKind } from './module-service.js';
 import { ZipCache } from './zip-cache.js';
+import { ZipBuildThread } from './zip-build-thread.js';
+import type { ZipPlan } from './module-zip.js';
 import { modulePathsFromTags, warmModules, type WarmProgress } from './warm.js';
 import { createDiskPins, createMemoryPins } from './version-pins.js';
 
@@ -32,6 +34,11 @@ export interface ProjectServicesOptions {
   cache?: CacheOptions;
   /** Which writer builds zips; defaults to 'native' (node:zlib). 'jszip' is kept for comparison. */
   zipWriter?: ZipWriterKind;
+  /**
+   * Build zips in a worker thread at a lowered priority, so requests keep their latency while a
+   * large zip is built. Defaults to true.
+   */
+  zipBuildThread?: boolean;
   logger?: Logger;
 }
 
@@ -53,6 +60,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   const modulePrefix = options.modulePrefix.replace(/\/+$/, '');
   const repositories = new Map<string, Promise<GitRepository>>();
   const services = new Map<string, Promise<ModuleService>>();
+  const zipThread = options.zipBuildThread === false ? null : new ZipBuildThread();
   const zipCache = options.cache?.dir
     ? new ZipCache({ dir: options.cache.dir, maxBytes: options.cache.maxBytes ?? DEFAULT_CACHE_BYTES, logger })
     : null;
@@ -80,6 +88,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
             codeRoot: `${modulePrefix}/${project.fullPath}`,
             pins: options.cache?.dir ? createDiskPins(options.cache.dir, scope) : createMemoryPins(),
             zipCache,
+            ...(zipThread ? { buildZip: (plan: ZipPlan) => zipThread.build(project.gitdir, 'pack', plan) } : {}),
             ...(options.cache?.memoryBytes ? { memoryBytes: options.cache.memoryBytes } : {}),
             ...(options.zipWriter ? { zipWriter: options.zipWriter } : {}),
             logger,
@@ -97,6 +106,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
       return warmModules(service, paths, onProgress, signal);
     },
     async close() {
+      await zipThread?.close();
       const repos = await Promise.allSettled(repositories.values());
       repositories.clear();
       services.clear();
