@@ -29,7 +29,9 @@ function repository(gitdir: string, objectReader: ObjectReaderKind): Promise<Git
   const key = `${objectReader}\0${gitdir}`;
   let repo = repositories.get(key);
   if (!repo) {
-    repo = openGitRepository(gitdir, { objectReader });
+    // A build reads each blob once; the cache only needs to hold delta bases. Kept small because
+    // the main thread keeps a cache of its own for the same repository.
+    repo = openGitRepository(gitdir, { objectReader, cacheBytes: 24 * 1024 * 1024 });
     repositories.set(key, repo);
     repo.catch(() => repositories.delete(key));
   }

@@ -33,7 +33,7 @@ export async function openGitRepository(path: string, options: OpenRepositoryOpt
       await Promise.all([objects.close(), prefixStore?.then((s) => s.close())]);
     });
   }
-  const objects = await createPackObjectStore(gitdir);
+  const objects = await createPackObjectStore(gitdir, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
   return new Repository(objects, createRefReader(gitdir, objects), (prefix) => objects.findByPrefix(prefix), () => objects.close());
 }
 

@@ -39,4 +39,6 @@ export type ObjectReaderKind = 'pack' | 'isomorphic-git';
 export interface OpenRepositoryOptions {
   /** Which object source to use. Defaults to 'pack' (the random-access pack reader). */
   objectReader?: ObjectReaderKind;
+  /** Bytes of delta bases and recent objects the pack reader keeps. Defaults to 64 MiB. */
+  cacheBytes?: number;
 }
