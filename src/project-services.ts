@@ -36,7 +36,8 @@ export interface ProjectServicesOptions {
   zipWriter?: ZipWriterKind;
   /**
    * Build zips in a worker thread at a lowered priority, so requests keep their latency while a
-   * large zip is built. Defaults to true.
+   * large zip is built. It costs a second object cache, so it is off by default: see
+   * BENCHMARKS.md for both sides. Defaults to false.
    */
   zipBuildThread?: boolean;
   logger?: Logger;
@@ -60,7 +61,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   const modulePrefix = options.modulePrefix.replace(/\/+$/, '');
   const repositories = new Map<string, Promise<GitRepository>>();
   const services = new Map<string, Promise<ModuleService>>();
-  const zipThread = options.zipBuildThread === false ? null : new ZipBuildThread();
+  const zipThread = options.zipBuildThread === true ? new ZipBuildThread() : null;
   const zipCache = options.cache?.dir
     ? new ZipCache({ dir: options.cache.dir, maxBytes: options.cache.maxBytes ?? DEFAULT_CACHE_BYTES, logger })
     : null;
