@@ -59,6 +59,7 @@ export function tagsByCommit(refs: RefSnapshot): Map<string, string[]> {
  */
 export class CodeHost {
   private readonly tagIndex: Map<string, string[]>;
+  private sortedTags: string[] | null = null;
   private reachable: Promise<ReadonlySet<string>> | null = null;
 
   constructor(
@@ -70,9 +71,18 @@ export class CodeHost {
 
   /** Tag names starting with `prefix`, sorted bytewise (`(*gitRepo).Tags`). */
   tags(prefix: string): string[] {
-    const out: string[] = [];
-    for (const name of this.refs.tags.keys()) if (name.startsWith(prefix)) out.push(name);
-    return out.sort(compareBytes);
+    // Sorted once per refs state: stat and pseudo-version checks ask for prefixes many times.
+    this.sortedTags ??= [...this.refs.tags.keys()].sort(compareBytes);
+    return prefix === '' ? this.sortedTags.slice() : this.sortedTags.filter((name) => name.startsWith(prefix));
+  }
+
+  /** HEAD, every branch and every tag's peeled commit: what direct mode can fetch. */
+  private tips(): Set<string> {
+    const tips = new Set<string>();
+    if (this.refs.head) tips.add(this.refs.head);
+    for (const oid of this.refs.branches.values()) tips.add(oid);
+    for (const t of this.refs.tags.values()) tips.add(t.peeled);
+    return tips;
   }
 
   /** The commit a tag peels to, or null. */
@@ -121,11 +131,7 @@ export class CodeHost {
   }
 
   private async resolveHash(prefix: string): Promise<string | null> {
-    const tips = new Set<string>();
-    if (this.refs.head) tips.add(this.refs.head);
-    for (const oid of this.refs.branches.values()) tips.add(oid);
-    for (const t of this.refs.tags.values()) tips.add(t.peeled);
-    const matches = [...tips].filter((oid) => oid.startsWith(prefix));
+    const matches = [...this.tips()].filter((oid) => oid.startsWith(prefix));
     if (matches.length > 1) throw new NotFoundError(`ambiguous revision ${prefix}`);
     if (matches.length === 1) return matches[0] ?? null;
 
@@ -142,11 +148,7 @@ export class CodeHost {
   private reachableCommits(): Promise<ReadonlySet<string>> {
     this.reachable ??= (async () => {
       const all = new Set<string>();
-      const tips = new Set<string>();
-      if (this.refs.head) tips.add(this.refs.head);
-      for (const oid of this.refs.branches.values()) tips.add(oid);
-      for (const t of this.refs.tags.values()) tips.add(t.peeled);
-      for (const tip of tips) {
+      for (const tip of this.tips()) {
         if (all.has(tip)) continue;
         let ancestors: ReadonlySet<string>;
         try {
