@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { type DeflatePool, sharedDeflatePool } from './deflate-pool.js';
 import { Hash1Builder } from './dirhash.js';
 import type { ZipEntrySource } from './zip-writer.js';
 
@@ -30,7 +31,7 @@ export interface NativeZipEntry {
 export interface NativeZipOptions {
   /** zlib deflate level, 0–9; 0 stores every entry. Defaults to 6 (zlib's and git archive's). */
   level?: number;
-  /** Entries read or compressed ahead of the one being written. Defaults to 8. */
+  /** Entries read or compressed ahead of the one being written. Defaults to 1024, so that the deflate threads always have the next batch waiting; the byte bound below is what limits memory. */
   concurrency?: number;
   /**
    * Bytes held by entries read ahead (input until compressed, then output until written). One
@@ -45,15 +46,23 @@ export interface NativeZipOptions {
    */
   storeThreshold?: number;
   /**
-   * Deflate on the calling thread instead of the libuv threadpool. Only for a thread that does
-   * nothing else, such as the zip-build worker, whose (lowered) priority then covers all of a
-   * build's CPU. Defaults to false.
+   * Where entries are deflated:
+   * - `pool` (the default): in batches, in the worker threads of a {@link DeflatePool};
+   * - `threadpool`: one async `zlib` call per entry, in the libuv threadpool;
+   * - `sync`: on the calling thread. Only for a thread that does nothing else, such as the
+   *   zip-build worker, whose (lowered) priority then covers all of a build's CPU.
    */
-  syncDeflate?: boolean;
+  deflate?: DeflateMode;
+  /** The pool for `deflate: 'pool'`. Defaults to the process-wide one. */
+  deflatePool?: DeflatePool;
 }
 
+export type DeflateMode = 'pool' | 'threadpool' | 'sync';
+
 const DEFAULT_LEVEL = 6;
-const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CONCURRENCY = 1024;
+/** The longest fill() reads entries before it hands the event loop a turn. */
+const FILL_SLICE_MS = 4;
 const DEFAULT_MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 const DEFAULT_STORE_THRESHOLD = 64;
 
@@ -269,23 +278,24 @@ function endRecords(count: number, directorySize: number, directoryOffset: numbe
   return Buffer.concat(parts);
 }
 
-function checkOptions(options: NativeZipOptions): Required<Omit<NativeZipOptions, 'signal'>> {
+function checkOptions(options: NativeZipOptions): Required<Omit<NativeZipOptions, 'signal' | 'deflatePool'>> {
   const level = options.level ?? DEFAULT_LEVEL;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const maxBytesInFlight = options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT;
   const storeThreshold = options.storeThreshold ?? DEFAULT_STORE_THRESHOLD;
-  const syncDeflate = options.syncDeflate ?? false;
+  const deflate = options.deflate ?? 'pool';
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`zip: level must be 0–9, got ${level}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`zip: concurrency must be ≥ 1, got ${concurrency}`);
   if (!(maxBytesInFlight > 0)) throw new RangeError(`zip: maxBytesInFlight must be > 0, got ${maxBytesInFlight}`);
   if (!(storeThreshold >= 0)) throw new RangeError(`zip: storeThreshold must be ≥ 0, got ${storeThreshold}`);
-  return { level, concurrency, maxBytesInFlight, storeThreshold, syncDeflate };
+  return { level, concurrency, maxBytesInFlight, storeThreshold, deflate };
 }
 
 type EntryObserver = (name: string, content: Buffer) => void;
 
 function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipOptions, observe: EntryObserver | null, onComplete: (() => void) | null): Readable {
-  const { level, concurrency, maxBytesInFlight, storeThreshold, syncDeflate } = checkOptions(options);
+  const { level, concurrency, maxBytesInFlight, storeThreshold, deflate: mode } = checkOptions(options);
+  const pool = mode === 'pool' ? (options.deflatePool ?? sharedDeflatePool()) : null;
   // Owned here so that destroying the stream can cancel reads and deflates already started.
   const work = new AbortController();
   const window: Slot[] = [];
@@ -300,11 +310,13 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let pendingTimer: NodeJS.Timeout | null = null;
+  let fillLater: NodeJS.Immediate | null = null;
   const idle: Deflater[] = [];
   const busy = new Set<Deflater>();
 
   async function deflate(input: Buffer): Promise<Buffer> {
-    if (syncDeflate) return zlib.deflateRawSync(input, { level });
+    if (mode === 'sync') return zlib.deflateRawSync(input, { level });
+    if (pool) return pool.deflate(input, level);
     const deflater = idle.pop() ?? new Deflater(level);
     busy.add(deflater);
     try {
@@ -363,12 +375,22 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
   }
 
   function fill(): void {
+    if (fillLater) return;
+    // Reads may be synchronous (page-cached packs): start entries for one time slice per turn.
+    const until = performance.now() + FILL_SLICE_MS;
     while (
       nextEntry < entries.length &&
       window.length < concurrency &&
       (window.length === 0 || bytesInFlight < maxBytesInFlight)
     ) {
       start(entries[nextEntry++]!);
+      if (performance.now() >= until) {
+        fillLater = setImmediate(() => {
+          fillLater = null;
+          pump();
+        });
+        return;
+      }
     }
   }
 
@@ -459,6 +481,7 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
       pending = [];
       pendingBytes = 0;
       if (pendingTimer) clearTimeout(pendingTimer);
+      if (fillLater) clearImmediate(fillLater);
       callback(err);
     },
   });

@@ -52,7 +52,7 @@ async function build(request: BuildRequest): Promise<void> {
       return f.filter ? applyArchiveFilter(raw, f.oid, f.filter) : raw;
     },
   }));
-  const stream = createNativeZipStream(entries, { syncDeflate: true, concurrency: 2 });
+  const stream = createNativeZipStream(entries, { deflate: 'sync', concurrency: 2 });
   const job = {
     credit: CREDIT,
     destroy: () => stream.destroy(),

@@ -1,0 +1,173 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Deflates zip entries in worker threads, in batches.
+ *
+ * One async `zlib` call per entry is one libuv threadpool round trip per entry; on this VM that
+ * costs more CPU than the deflate itself for the few-KB files a module is mostly made of
+ * (15.6k files: 4.7 s of CPU against 2.3 s deflating the same files synchronously). Here the
+ * entries queued in one turn of the event loop travel together, packed into one transferred
+ * buffer, and the worker deflates them synchronously. The threads run at a lowered priority, so
+ * a zip build gives way to request handling on a busy machine.
+ */
+export interface DeflatePoolOptions {
+  /**
+   * Worker threads. Defaults to one per core, at most 4: at their lowered priority they take what
+   * the main thread leaves, which while a zip builds is most of every core but its reads.
+   */
+  threads?: number;
+  /** Nice value for the threads (Linux: per thread). 0 leaves the priority alone. Defaults to 10. */
+  nice?: number;
+}
+
+/** @internal Sent to the worker. */
+export interface DeflateBatch {
+  id: number;
+  level: number;
+  data: ArrayBuffer;
+  lengths: number[];
+}
+
+/** @internal Sent back by the worker. */
+export type DeflateBatchResult = { id: number; data: ArrayBuffer; lengths: number[] } | { id: number; error: string };
+
+/** @internal The worker's `workerData`. */
+export interface DeflateWorkerData {
+  nice: number;
+}
+
+interface Job {
+  input: Buffer;
+  resolve: (out: Buffer) => void;
+  reject: (err: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  inFlight: Map<number, Job[]>;
+}
+
+/** A batch is sent as soon as it holds this many bytes; smaller ones go at the end of the turn. */
+const BATCH_BYTES = 1024 * 1024;
+/** Batches queued per thread: one being deflated and one ready, so a thread never waits for us. */
+const BATCHES_PER_THREAD = 2;
+
+export class DeflatePool {
+  private readonly size: number;
+  private readonly nice: number;
+  private readonly threads: Thread[] = [];
+  /** Batches not sent yet, oldest first; each has one level. */
+  private waiting: { level: number; jobs: Job[]; bytes: number }[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+
+  constructor(options: DeflatePoolOptions = {}) {
+    this.size = options.threads ?? Math.max(1, Math.min(4, availableParallelism()));
+    this.nice = options.nice ?? 10;
+    if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`deflate pool: threads must be ≥ 1, got ${this.size}`);
+    if (!Number.isInteger(this.nice) || this.nice < -20 || this.nice > 19) throw new RangeError(`deflate pool: nice must be -20–19, got ${this.nice}`);
+  }
+
+  /** Raw deflate (no zlib header) of `input` at `level` (1–9). */
+  deflate(input: Buffer, level: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      let batch = this.waiting.at(-1);
+      if (!batch || batch.level !== level || batch.bytes >= BATCH_BYTES) {
+        batch = { level, jobs: [], bytes: 0 };
+        this.waiting.push(batch);
+      }
+      batch.jobs.push({ input, resolve, reject });
+      batch.bytes += input.length;
+      if (batch.bytes >= BATCH_BYTES) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  /** Stops the threads; deflates in progress reject. A later deflate starts them again. */
+  async close(): Promise<void> {
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  /** Sends waiting batches to the least busy threads; what does not fit waits for a result. */
+  private flush(): void {
+    while (this.waiting.length > 0) {
+      const thread = this.pickThread();
+      if (!thread) return; // a returning batch calls flush again
+      const { level, jobs, bytes } = this.waiting.shift()!;
+      // A fresh, exactly sized buffer: the inputs may be views into larger shared ones, which
+      // must not be detached by the transfer.
+      const packed = Buffer.allocUnsafeSlow(bytes);
+      let at = 0;
+      for (const job of jobs) at += job.input.copy(packed, at);
+      const id = this.nextId++;
+      thread.inFlight.set(id, jobs);
+      if (thread.inFlight.size === 1) thread.worker.ref();
+      const message: DeflateBatch = { id, level, data: packed.buffer, lengths: jobs.map((j) => j.input.length) };
+      thread.worker.postMessage(message, [packed.buffer]);
+    }
+  }
+
+  private pickThread(): Thread | null {
+    let best: Thread | null = null;
+    for (const t of this.threads) if (!best || t.inFlight.size < best.inFlight.size) best = t;
+    if (best && best.inFlight.size === 0) return best;
+    if (this.threads.length < this.size) return this.startThread();
+    return best && best.inFlight.size < BATCHES_PER_THREAD ? best : null;
+  }
+
+  private startThread(): Thread {
+    const workerData: DeflateWorkerData = { nice: this.nice };
+    const worker = new Worker(new URL('./deflate-worker.js', import.meta.url), { workerData });
+    const thread: Thread = { worker, inFlight: new Map() };
+    worker.on('message', (result: DeflateBatchResult) => this.settle(thread, result));
+    const fail = (err: Error): void => {
+      const index = this.threads.indexOf(thread);
+      if (index >= 0) this.threads.splice(index, 1);
+      for (const jobs of thread.inFlight.values()) for (const job of jobs) job.reject(err);
+      thread.inFlight.clear();
+      this.flush();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('deflate thread stopped')));
+    // An idle pool must not keep the process alive (the listeners ref the port, so unref after
+    // them); a thread with work is ref'd again, or a process waiting only on it would exit.
+    worker.unref();
+    this.threads.push(thread);
+    return thread;
+  }
+
+  private settle(thread: Thread, result: DeflateBatchResult): void {
+    const jobs = thread.inFlight.get(result.id);
+    if (!jobs) return;
+    thread.inFlight.delete(result.id);
+    if (thread.inFlight.size === 0) thread.worker.unref();
+    if ('error' in result) {
+      const err = new Error(`deflate failed: ${result.error}`);
+      for (const job of jobs) job.reject(err);
+    } else {
+      let at = 0;
+      for (let i = 0; i < jobs.length; i++) {
+        const length = result.lengths[i]!;
+        jobs[i]!.resolve(Buffer.from(result.data, at, length));
+        at += length;
+      }
+    }
+    this.flush();
+  }
+}
+
+let shared: DeflatePool | null = null;
+
+/** The process-wide pool the zip writer uses unless given another. */
+export function sharedDeflatePool(): DeflatePool {
+  shared ??= new DeflatePool();
+  return shared;
+}
