@@ -271,8 +271,12 @@ async function main(): Promise<void> {
   const urlFor = (server: BenchServer, suffix: string): string => `${server.goproxy}/${escapePath(module)}/@v/${suffix}`;
   const zipSuffix = `${escapeVersion(version)}.zip`;
   let serverPeakMb = 0;
-  const notePeak = async (server: BenchServer): Promise<void> => {
-    serverPeakMb = Math.max(serverPeakMb, (await processMemory(server.pid)).peakMb);
+  // Per phase too, so that a peak over the bound can be traced to what the server was doing.
+  const phasePeaksMb: Record<string, number> = {};
+  const notePeak = async (server: BenchServer, phase: string): Promise<void> => {
+    const peak = (await processMemory(server.pid)).peakMb;
+    phasePeaksMb[phase] = Math.max(phasePeaksMb[phase] ?? 0, peak);
+    serverPeakMb = Math.max(serverPeakMb, peak);
   };
   log(`benchmarking ${module}@${version} in ${gitdir} (${rounds} rounds; load average ${loadBefore})`);
 
@@ -318,7 +322,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < 5; i++) warmZipMs.push((await timedGet(urlFor(server, zipSuffix))).ms);
         const warmList = await timedGet(urlFor(server, 'list'));
         httpCold.push({ listMs: list.ms, infoMs: info.ms, modMs: mod.ms, zipMs: zip.ms, zipCpu, zipPeakMb, zipBytes: zip.bytes, warmZipMs, warmListMs: warmList.ms });
-        await notePeak(server);
+        await notePeak(server, 'cold zip, then warm zips');
         if (lastServer) await lastServer.stop();
         lastServer = server;
       },
@@ -362,7 +366,7 @@ async function main(): Promise<void> {
   };
   const throughput = await load(infoUrl, { connections: 50, seconds: 5 });
   const idleRated = await load(infoUrl, { connections: 100, seconds: 3, overallRate: 1000 });
-  await notePeak(server);
+  await notePeak(server, 'warm latency and throughput');
   await server.stop();
   figures.latency = latency;
   figures.throughput = throughput;
@@ -377,7 +381,7 @@ async function main(): Promise<void> {
   const building = timedGet(urlFor(busy, zipSuffix));
   const duringBuild = await load(urlFor(busy, `${escapeVersion(version)}.info`), { connections: 100, seconds: 120, overallRate: 1000, stopWhen: building });
   const builtWhileLoaded = await building;
-  await notePeak(busy);
+  await notePeak(busy, '.info load during a cold zip');
   await busy.stop();
   figures.duringBuild = { ...duringBuild, zipMs: builtWhileLoaded.ms };
 
@@ -400,7 +404,7 @@ async function main(): Promise<void> {
         goFigures!.proxyCold.push(await goModDownload(scratch, query, s.goproxy, gitConfig));
         const warm = await goModDownload(scratch, query, s.goproxy, gitConfig, true);
         goFigures!.proxyWarm.push(warm);
-        await notePeak(s);
+        await notePeak(s, 'go mod download');
         await s.stop();
         // The floor for any proxy: go reading the same files from a file:// proxy, so all that
         // is left is go's own work (checking, hashing and extracting the zip).
@@ -417,6 +421,7 @@ async function main(): Promise<void> {
     figures.go = goFigures;
   }
   figures.serverPeakMb = serverPeakMb;
+  figures.phasePeaksMb = phasePeaksMb;
   figures.loadAfter = await loadAverage();
 
   // ---- the table ----
@@ -484,6 +489,7 @@ async function main(): Promise<void> {
   for (const r of rows) out.push(line(r, r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL'));
   const targets = rows.filter((r) => r.pass !== null);
   out.push('');
+  out.push(`server peak RSS by phase: ${Object.entries(phasePeaksMb).map(([phase, mb]) => `${phase} ${fmtMb(mb)}`).join(' · ')}`);
   out.push(`targets met: ${targets.filter((r) => r.pass).length}/${targets.length}   (total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   process.stdout.write(out.join('\n') + '\n');
 
