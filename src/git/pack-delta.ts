@@ -34,7 +34,14 @@ export function readDeltaSizes(prefix: Uint8Array): { baseSize: number; resultSi
   return { baseSize: base[0], resultSize: result[0] };
 }
 
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+/** Instructions applied between two chances to yield; a few hundred microseconds of work. */
+const STEP_OPS = 4096;
+
+/**
+ * Applies `delta` to `base`, pausing (`yield`) every {@link STEP_OPS} instructions so that a
+ * caller can give the event loop a turn: a delta for a multi-MB file can hold ~100k of them.
+ */
+function* deltaSteps(base: Buffer, delta: Buffer): Generator<void, Buffer> {
   const baseSize = readSize(delta, 0);
   if (baseSize === undefined) throw corrupt();
   const resultSize = readSize(delta, baseSize[1]);
@@ -43,7 +50,9 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   const out = Buffer.allocUnsafe(resultSize[0]);
   let pos = resultSize[1];
   let written = 0;
+  let ops = 0;
   while (pos < delta.length) {
+    if (++ops % STEP_OPS === 0) yield;
     const op = delta[pos++]!;
     if (op & 0x80) {
       let offset = 0;
@@ -71,4 +80,23 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   }
   if (written !== out.length) throw corrupt();
   return out;
+}
+
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  const steps = deltaSteps(base, delta);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** {@link applyDelta}, calling `maybeYield` between steps and awaiting what it returns. */
+export async function applyDeltaYielding(base: Buffer, delta: Buffer, maybeYield: () => Promise<void> | undefined): Promise<Buffer> {
+  const steps = deltaSteps(base, delta);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    const turn = maybeYield();
+    if (turn) await turn;
+  }
 }

@@ -1,6 +1,7 @@
 import { readSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { inflateSync, constants as zlibConstants } from 'node:zlib';
+import { promisify } from 'node:util';
+import { inflate, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { InternalError } from '../errors.js';
 import { PackIndex } from './pack-index.js';
 import type { ObjectType } from './types.js';
@@ -82,6 +83,26 @@ export function inflateExact(compressed: Buffer, size: number): Buffer {
   let out: Buffer;
   try {
     out = inflateSync(compressed);
+  } catch (err) {
+    throw new InternalError('corrupt pack: bad zlib stream', { cause: err });
+  }
+  if (out.length !== size) throw corrupt('inflated size mismatch');
+  return out;
+}
+
+/**
+ * Compressed sizes from which an inflate goes to the libuv threadpool: from ~10 ms of work up,
+ * a round trip is cheap and the event loop stays free.
+ */
+const THREADPOOL_INFLATE_BYTES = 256 * 1024;
+const inflateInThreadpool = promisify(inflate);
+
+/** {@link inflateExact}, in the threadpool when the object is large. */
+export async function inflateExactAsync(compressed: Buffer, size: number): Promise<Buffer> {
+  if (compressed.length < THREADPOOL_INFLATE_BYTES) return inflateExact(compressed, size);
+  let out: Buffer;
+  try {
+    out = await inflateInThreadpool(compressed);
   } catch (err) {
     throw new InternalError('corrupt pack: bad zlib stream', { cause: err });
   }

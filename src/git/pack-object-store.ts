@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError } from '../errors.js';
+import { createYielder } from '../event-loop.js';
 import { LruCache } from './lru-cache.js';
 import { LooseObjects, isMissing } from './loose-objects.js';
 import { EMPTY_TREE_OID, isOid } from './objects.js';
-import { applyDelta, readDeltaSizes } from './pack-delta.js';
+import { applyDeltaYielding, readDeltaSizes } from './pack-delta.js';
 import { PackDirectory } from './pack-directory.js';
-import { inflateExact, inflatePrefix, type PackFile } from './pack-file.js';
+import { inflateExactAsync, inflatePrefix, type PackFile } from './pack-file.js';
 import type { GitObject, ObjectStore, ObjectType } from './types.js';
 
 export interface PackObjectStoreOptions {
@@ -201,7 +202,7 @@ class PackStore implements PackObjectStore {
       }
       const { header, compressed } = await at.pack.readEntry(at.offset);
       if (isObjectKind(header.kind)) {
-        base = { type: header.kind, data: inflateExact(compressed, header.size) };
+        base = { type: header.kind, data: await inflateExactAsync(compressed, header.size) };
         if (chain.length > 0) this.cache.set(key, base);
         break;
       }
@@ -224,9 +225,14 @@ class PackStore implements PackObjectStore {
       }
       at = found;
     }
+    // A long chain over a large file (tens of deltas on a multi-MB blob) takes 100 ms and more
+    // of synchronous work: hand the event loop a turn between links, as the walks do.
+    const maybeYield = createYielder();
     for (let i = chain.length - 1; i >= 0; i--) {
       const link = chain[i]!;
-      base = { type: base.type, data: applyDelta(base.data, inflateExact(link.compressed, link.size)) };
+      await maybeYield();
+      const delta = await inflateExactAsync(link.compressed, link.size);
+      base = { type: base.type, data: await applyDeltaYielding(base.data, delta, maybeYield) };
       // The target itself is cached unless it is a blob: blobs are read once, for a zip.
       if (i > 0 || base.type !== 'blob') this.cache.set(link.key, base);
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InternalError } from '../../src/errors.js';
 import { createIsomorphicGitObjectStore } from '../../src/git/isomorphic-git-object-store.js';
-import { applyDelta, readDeltaSizes } from '../../src/git/pack-delta.js';
+import { applyDelta, applyDeltaYielding, readDeltaSizes } from '../../src/git/pack-delta.js';
 import { PackFile, type PackEntryKind } from '../../src/git/pack-file.js';
 import { PackIndex } from '../../src/git/pack-index.js';
 import { createPackObjectStore } from '../../src/git/pack-object-store.js';
@@ -104,6 +104,66 @@ describe('applyDelta', () => {
   test('readDeltaSizes reads both varints, or says it needs more bytes', () => {
     assert.deepEqual(readDeltaSizes(Buffer.from([0x85, 0x80, 0x04, 0x05])), { baseSize: 65541, resultSize: 5 });
     assert.equal(readDeltaSizes(Buffer.from([0x85, 0x80])), undefined);
+  });
+});
+
+describe('applyDeltaYielding', () => {
+  test('gives the same bytes as applyDelta, with chances to yield on a long delta', async () => {
+    const base = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 251));
+    // 10,000 copies of 10 bytes from scattered offsets, then a literal: sizes, then instructions.
+    const ops: number[] = [0xa0, 0x8d, 0x06, 0xa5, 0x8d, 0x06]; // base 100000, result 100005
+    for (let i = 0; i < 10_000; i++) {
+      const offset = (i * 7919) % (base.length - 10);
+      ops.push(0x80 | 0x01 | 0x02 | 0x04 | 0x10, offset & 0xff, (offset >> 8) & 0xff, (offset >> 16) & 0xff, 10);
+    }
+    ops.push(5, 1, 2, 3, 4, 5);
+    const delta = Buffer.from(ops);
+    const expected = applyDelta(base, delta);
+    assert.equal(expected.length, 100_005);
+    let chances = 0;
+    const got = await applyDeltaYielding(base, delta, () => {
+      chances++;
+      return chances % 2 === 0 ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
+    });
+    assert.ok(got.equals(expected));
+    assert.ok(chances >= 2, `chances to yield: ${chances}`);
+  });
+});
+
+describe('large objects: threadpool inflate and long deltas', () => {
+  let git: GitRunner;
+  let gitdir: string;
+  before(() => {
+    const repo = sandbox.init('large');
+    let x = 12345;
+    const line = (i: number): string => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return `${i} ${x.toString(16)} ${(x * 31).toString(36)} const value${i % 97} = compute(${x % 1000});\n`;
+    };
+    const lines = Array.from({ length: 60_000 }, (_, i) => line(i));
+    writeWorkFile(repo, 'big.js', lines.join(''));
+    // Incompressible: stored whole, its compressed form is well over the threadpool threshold.
+    writeWorkFile(repo, 'blob.bin', Buffer.from(Array.from({ length: 700_000 }, () => ((x = (x * 1103515245 + 12345) % 2 ** 31) >> 16) & 0xff)));
+    commitAll(repo, 'one', 1_700_000_000);
+    for (let i = 0; i < lines.length; i += 10) lines[i] = line(i);
+    writeWorkFile(repo, 'big.js', lines.join(''));
+    commitAll(repo, 'two', 1_700_000_100);
+    repo.raw(['repack', '-a', '-d', '-f', '-q', '--depth=10', '--window=10']);
+    git = repo;
+    gitdir = repo.gitdir;
+  });
+
+  test('the second version of the large file is a delta', () => {
+    const [name] = packNames(gitdir);
+    const verify = git.text(['verify-pack', '-v', join(gitdir, 'objects', 'pack', `${name}.idx`)]);
+    const big = verify.split('\n').filter((l) => / blob +\d+ +\d+ +\d+ +1 /.test(l));
+    assert.ok(big.length >= 1, 'no blob delta in the pack');
+  });
+
+  test('the pack store reads every object as git does', async () => {
+    const store = await createPackObjectStore(gitdir);
+    await assertStoreMatchesGit(store, git);
+    await store.close();
   });
 });
 
