@@ -110,6 +110,8 @@ export const CacheConfig = z.strictObject({
   maxBytes: z.number().int().positive().optional(),
   /** Upper bound of the in-memory cache in bytes. */
   memoryBytes: z.number().int().positive().optional(),
+  /** Bytes of inflated git objects (delta bases, trees, commits) kept per repository. */
+  objectBytes: z.number().int().nonnegative().optional(),
 });
 
 export const TlsConfig = z.strictObject({

@@ -26,6 +26,8 @@ export interface CacheOptions {
   maxBytes?: number;
   /** Upper bound for the in-memory cache in bytes. */
   memoryBytes?: number;
+  /** Bytes of inflated git objects kept per repository (see OpenRepositoryOptions.cacheBytes). */
+  objectBytes?: number;
 }
 
 export interface ProjectServicesOptions {
@@ -69,7 +71,8 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   function openRepository(gitdir: string): Promise<GitRepository> {
     const known = repositories.get(gitdir);
     if (known) return known;
-    const repo = openGitRepository(gitdir);
+    const objectBytes = options.cache?.objectBytes;
+    const repo = openGitRepository(gitdir, objectBytes === undefined ? {} : { cacheBytes: objectBytes });
     repositories.set(gitdir, repo);
     // A repository that cannot be opened now may be created later; do not remember the failure.
     repo.catch(() => repositories.delete(gitdir));

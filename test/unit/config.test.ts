@@ -25,6 +25,12 @@ test('defaults, resolved paths and normalised digests', () => {
   assert.equal(token?.expiresAt?.toISOString(), '2027-01-01T00:00:00.000Z');
 });
 
+test('cache.objectBytes: a byte count, 0 allowed (no object cache), negative refused', () => {
+  assert.equal(parseServerConfig({ ...base, cache: { objectBytes: 32 * 1024 * 1024 } }, where).cache?.objectBytes, 32 * 1024 * 1024);
+  assert.equal(parseServerConfig({ ...base, cache: { objectBytes: 0 } }, where).cache?.objectBytes, 0);
+  assert.throws(() => parseServerConfig({ ...base, cache: { objectBytes: -1 } }, where), /objectBytes/);
+});
+
 test('expiresAt takes a date-time with offset, or a Date from a YAML 1.1 reader', () => {
   const withTime = (expiresAt: unknown) =>
     parseServerConfig({ ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'], expiresAt }] }] }, where).users[0]?.tokens[0]?.expiresAt?.toISOString();
