@@ -1,10 +1,9 @@
 /**
  * A streaming zip writer on node:zlib. jszip deflates with pako on the main thread (about 6 s of
  * blocked event loop per 100 MB, spec/perf-baseline.md §3); here deflate runs off the main
- * thread, in batches on the worker threads of a {@link DeflatePool} (or, as an option, one entry
- * at a time in the libuv threadpool), CRC-32 uses the native `zlib.crc32`, and entries are read
- * ahead through a window bounded by count and by bytes, so memory depends on the window, not on
- * the module's size.
+ * thread, in batches on the worker threads of a {@link DeflatePool}, CRC-32 uses the native
+ * `zlib.crc32`, and entries are read ahead through a window bounded by count and by bytes, so
+ * memory depends on the window, not on the module's size.
  *
  * Layout: for each entry, in order, a local header carrying the final sizes and CRC (no data
  * descriptors, since each entry is compressed before it is written) followed by its data; then
@@ -48,13 +47,13 @@ export interface NativeZipOptions {
   signal?: AbortSignal;
   /**
    * Entries smaller than this many bytes are stored without trying deflate: on a few dozen
-   * bytes it saves nothing and costs a threadpool round trip. Defaults to 64.
+   * bytes it saves nothing and costs a trip to a deflate thread. Defaults to 64.
    */
   storeThreshold?: number;
   /**
    * Where entries are deflated:
-   * - `pool` (the default): in batches, in the worker threads of a {@link DeflatePool};
-   * - `threadpool`: one async `zlib` call per entry, in the libuv threadpool;
+   * - `pool` (the default): in batches, in the worker threads of a {@link DeflatePool} (which
+   *   falls back to the libuv threadpool where worker threads cannot start);
    * - `sync`: on the calling thread. Only for a thread that does nothing else, such as the
    *   zip-build worker, whose (lowered) priority then covers all of a build's CPU.
    */
@@ -63,7 +62,7 @@ export interface NativeZipOptions {
   deflatePool?: DeflatePool;
 }
 
-export type DeflateMode = 'pool' | 'threadpool' | 'sync';
+export type DeflateMode = 'pool' | 'sync';
 
 const DEFAULT_LEVEL = 6;
 const DEFAULT_CONCURRENCY = 256;
@@ -124,65 +123,6 @@ interface Slot {
 
 function isAscii(name: string): boolean {
   return /^[\x00-\x7f]*$/.test(name);
-}
-
-/**
- * One zlib context reused across entries: write the input, flush with Z_FINISH, collect what
- * came out, `reset()`. A fresh context per entry costs ~300 KB of native allocation and a GC
- * trigger, which made small files (a typical Go module's) about 2× slower to deflate.
- */
-class Deflater {
-  private readonly engine: zlib.DeflateRaw;
-  private chunks: Buffer[] = [];
-  private length = 0;
-  private failure: Error | null = null;
-  private pending: ((err: Error) => void) | null = null;
-
-  constructor(level: number) {
-    this.engine = zlib.createDeflateRaw({ level, chunkSize: 64 * 1024 });
-    // Flowing mode: every output piece arrives as 'data' before the flush callback runs.
-    this.engine.on('data', (chunk: Buffer) => {
-      this.chunks.push(chunk);
-      this.length += chunk.length;
-    });
-    this.engine.on('error', (err) => {
-      this.failure = err;
-      this.pending?.(err);
-    });
-  }
-
-  /** False once the engine failed or was closed; such a deflater must not be reused. */
-  get usable(): boolean {
-    return this.failure === null && !this.engine.destroyed;
-  }
-
-  deflate(input: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      if (!this.usable) {
-        reject(this.failure ?? new Error('zip: deflater closed'));
-        return;
-      }
-      this.pending = reject;
-      this.engine.write(input);
-      this.engine.flush(zlib.constants.Z_FINISH, () => {
-        this.pending = null;
-        if (this.failure) return;
-        const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
-        this.chunks = [];
-        this.length = 0;
-        this.engine.reset();
-        resolve(out);
-      });
-    });
-  }
-
-  /** Frees the native context; a deflate in progress rejects. */
-  close(reason: Error): void {
-    this.failure ??= reason;
-    this.pending?.(reason);
-    this.pending = null;
-    this.engine.destroy();
-  }
 }
 
 function localHeader(name: Buffer, flags: number, c: Compressed): Buffer {
@@ -318,27 +258,10 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
   let pendingTimer: NodeJS.Timeout | null = null;
   let reading = false;
   const maybeYield = createYielder(READ_SLICE_MS);
-  const idle: Deflater[] = [];
-  const busy = new Set<Deflater>();
 
   /** The deflated input, or null (or something as large) when it is better stored. */
-  async function deflate(input: Buffer): Promise<Buffer | null> {
-    if (mode === 'sync') return zlib.deflateRawSync(input, { level });
-    if (pool) return pool.deflate(input, level);
-    const deflater = idle.pop() ?? new Deflater(level);
-    busy.add(deflater);
-    try {
-      return await deflater.deflate(input);
-    } finally {
-      busy.delete(deflater);
-      if (deflater.usable && !work.signal.aborted) idle.push(deflater);
-    }
-  }
-
-  function closeDeflaters(reason: Error): void {
-    for (const d of [...idle, ...busy]) d.close(reason);
-    idle.length = 0;
-    busy.clear();
+  function deflate(input: Buffer): Promise<Buffer | null> | Buffer {
+    return pool ? pool.deflate(input, level) : zlib.deflateRawSync(input, { level });
   }
 
   async function compress(slot: Slot, input: Buffer): Promise<Compressed> {
@@ -419,7 +342,6 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
     }
     if (centralIndex < records.length) return;
     finished = true;
-    closeDeflaters(new Error('zip: finished'));
     // The observer saw every entry by now; the hash settles before the stream ends.
     onComplete?.();
     stream.push(endRecords(records.length, offset - centralStart, centralStart));
@@ -488,7 +410,6 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
     destroy(err, callback) {
       const reason = err ?? new Error('zip stream destroyed');
       work.abort(reason);
-      closeDeflaters(reason);
       window.length = 0;
       bytesInFlight = 0;
       pending = [];
@@ -514,7 +435,7 @@ function createZipStream(entries: readonly NativeZipEntry[], options: NativeZipO
 }
 
 /**
- * Streams a zip of `entries`, in order, deflating in the threadpool. Destroying the stream, or
+ * Streams a zip of `entries`, in order, deflating off the main thread. Destroying the stream, or
  * aborting `options.signal`, cancels pending reads (through the signal passed to `read`) and
  * deflates, and starts nothing new. A failing `read` destroys the stream with an error naming
  * the entry.
