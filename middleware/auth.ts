@@ -2,7 +2,7 @@ import basicAuth from 'basic-auth';
 import type { Request, RequestHandler, Response } from 'express';
 import { InternalError, NotFoundError, ProxyError, UnauthenticatedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/stores.js';
+import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/service/stores.js';
 
 /** Scopes that allow reading packages through the API (GitLab: `api`, or `read_api` for GET/HEAD). */
 const READ_SCOPES: ReadonlySet<string> = new Set(['api', 'read_api']);

@@ -4,9 +4,9 @@ import { createErrorHandler } from '../middleware/error-handler.js';
 import { type GoProxyRouterOptions, parseRouterOptions } from '../src/config.js';
 import { NotFoundError, ProxyError, UnauthenticatedError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
-import { createProjectServices } from '../src/project-services.js';
-import { type ProxyRequestKind, parseProxyPath } from '../src/proxy-path.js';
-import type { Principal } from '../src/stores.js';
+import { createProjectServices } from '../src/service/project-services.js';
+import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
+import type { Principal } from '../src/service/stores.js';
 import { abortOnClose, cachePolicyFor, sendInfo, sendList, sendMod, sendZip } from './responses.js';
 
 export type { GoProxyRouterOptions } from '../src/config.js';

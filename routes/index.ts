@@ -13,7 +13,7 @@ export {
   createConfigTokenStore,
   createPersonalAccessToken,
   tokenSha256,
-} from '../src/stores.js';
+} from '../src/service/stores.js';
 export type {
   Authenticate,
   CanRead,
@@ -28,10 +28,10 @@ export type {
   ProjectStore,
   TokenStore,
   Visibility,
-} from '../src/stores.js';
-export { createProjectServices } from '../src/project-services.js';
-export type { CacheOptions, ProjectServices, ServedProject } from '../src/project-services.js';
-export type { ModuleService, ModuleZip, RevInfo } from '../src/module-service.js';
+} from '../src/service/stores.js';
+export { createProjectServices } from '../src/service/project-services.js';
+export type { CacheOptions, ProjectServices, ServedProject } from '../src/service/project-services.js';
+export type { ModuleService, ModuleZip, RevInfo } from '../src/service/module-service.js';
 export { ConfigError, InvalidRequestError, NotFoundError, ProxyError } from '../src/errors.js';
 export type { ErrorKind } from '../src/errors.js';
 export type { Logger } from '../src/logger.js';

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
-import type { ModuleZip, RevInfo } from '../src/module-service.js';
-import type { ProxyRequest } from '../src/proxy-path.js';
-import { canonicalVersion } from '../src/module-path.js';
-import type { Visibility } from '../src/stores.js';
+import type { ModuleZip, RevInfo } from '../src/service/module-service.js';
+import type { ProxyRequest } from '../src/service/proxy-path.js';
+import { canonicalVersion } from '../src/xmod/module-path.js';
+import type { Visibility } from '../src/service/stores.js';
 
 /**
  * Response policy for the GOPROXY routes: content types, validators, cache headers, HEAD and

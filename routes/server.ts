@@ -9,8 +9,8 @@ import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
-import { type ProjectServices, createProjectServices } from '../src/project-services.js';
-import { createConfigProjectStore, createConfigTokenStore } from '../src/stores.js';
+import { type ProjectServices, createProjectServices } from '../src/service/project-services.js';
+import { createConfigProjectStore, createConfigTokenStore } from '../src/service/stores.js';
 import { createGoProxyRouter } from './go-proxy.js';
 
 export interface AppOptions {

@@ -1,4 +1,4 @@
-// Command gen-unicode-fold prints src/unicode-fold-table.ts: the Unicode data that the
+// Command gen-unicode-fold prints src/xmod/unicode-fold-table.ts: the Unicode data that the
 // TypeScript ports of golang.org/x/mod need and that JavaScript cannot supply itself.
 //
 // JavaScript has no unicode.SimpleFold, and its \p{L} / toLowerCase follow whatever Unicode
@@ -8,7 +8,7 @@
 //
 // Run it with the reference toolchain, at development time only:
 //
-//	go run scripts/gen-unicode-fold.go > src/unicode-fold-table.ts
+//	go run scripts/gen-unicode-fold.go > src/xmod/unicode-fold-table.ts
 package main
 
 import (
@@ -103,7 +103,7 @@ func main() {
 	fmt.Fprintln(w, "// Unicode data taken from Go's unicode package so that the x/mod ports agree with the")
 	fmt.Fprintln(w, "// reference toolchain rune for rune. Regenerate (development only, with Go 1.19):")
 	fmt.Fprintln(w, "//")
-	fmt.Fprintln(w, "//\tgo run scripts/gen-unicode-fold.go > src/unicode-fold-table.ts")
+	fmt.Fprintln(w, "//\tgo run scripts/gen-unicode-fold.go > src/xmod/unicode-fold-table.ts")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "/** Go's unicode.Version when this file was generated. */\nexport const UNICODE_VERSION = %q;\n", unicode.Version)
 

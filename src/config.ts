@@ -4,8 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { CacheOptions, ProjectServices } from './project-services.js';
-import type { Authenticate, CanRead, Principal, ProjectStore } from './stores.js';
+import type { CacheOptions, ProjectServices } from './service/project-services.js';
+import type { Authenticate, CanRead, Principal, ProjectStore } from './service/stores.js';
 
 /**
  * The standalone server's config file and the router's options. Both are checked once, at

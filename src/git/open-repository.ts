@@ -1,14 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError } from '../errors.js';
-import { createIsomorphicGitObjectStore } from './isomorphic-git-object-store.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../support/lru-cache.js';
 import { isOid, parseCommit, parseTag, parseTree } from './objects.js';
 import { createPackObjectStore, type PackObjectStore } from './pack-object-store.js';
 import { createRefReader, type RefReader } from './refs.js';
 import type { GitRepository, OpenRepositoryOptions } from './repository.js';
 import type { AnnotatedTag, Commit, GitObject, ObjectStore, ObjectType, RefSnapshot, TreeEntry } from './types.js';
-import { createYielder } from '../event-loop.js';
+import { createYielder } from '../support/yielder.js';
 
 /** Commits whose parent lists are remembered for ancestry walks. */
 const PARENT_CACHE_ENTRIES = 200_000;
@@ -24,9 +23,9 @@ const TREE_MODE = 0o040000;
  */
 export async function openGitRepository(path: string, options: OpenRepositoryOptions = {}): Promise<GitRepository> {
   const gitdir = await findGitdir(path);
-  if (options.objectReader === 'isomorphic-git') {
-    const objects = await createIsomorphicGitObjectStore(gitdir);
-    // isomorphic-git cannot list ids by prefix; the pack reader's indexes can, without reading packs.
+  if (options.objectStore) {
+    const objects = await options.objectStore(gitdir);
+    // An injected store need not list ids by prefix; the pack reader's indexes can, without reading packs.
     let prefixStore: Promise<PackObjectStore> | undefined;
     const prefixes = (): Promise<PackObjectStore> => (prefixStore ??= createPackObjectStore(gitdir, { cacheBytes: 0 }));
     return new Repository(objects, createRefReader(gitdir, objects), async (prefix) => (await prefixes()).findByPrefix(prefix), async () => {

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coalesce } from './coalesce.js';
+import { coalesce } from '../support/coalesce.js';
 import { isMissing } from './loose-objects.js';
 import { PackFile } from './pack-file.js';
 

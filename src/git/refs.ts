@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coalesce } from './coalesce.js';
+import { coalesce } from '../support/coalesce.js';
 import { isMissing } from './loose-objects.js';
 import { isOid, parseTag } from './objects.js';
 import type { ObjectStore, RefSnapshot, RefTarget } from './types.js';

@@ -34,11 +34,13 @@ export interface GitRepository {
   close(): Promise<void>;
 }
 
-export type ObjectReaderKind = 'pack' | 'isomorphic-git';
-
 export interface OpenRepositoryOptions {
-  /** Which object source to use. Defaults to 'pack' (the random-access pack reader). */
-  objectReader?: ObjectReaderKind;
+  /**
+   * Opens another object source for the git directory instead of the random-access pack reader
+   * (the tests run one repository suite over isomorphic-git's reader this way). Defaults to the
+   * pack reader; ids are always found by prefix through the pack indexes.
+   */
+  objectStore?: (gitdir: string) => Promise<ObjectStore>;
   /** Bytes of delta bases and recent objects the pack reader keeps. Defaults to 64 MiB. */
   cacheBytes?: number;
 }

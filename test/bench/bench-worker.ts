@@ -10,14 +10,15 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { openGitRepository } from '../../src/git/open-repository.js';
-import type { GitRepository, ObjectReaderKind } from '../../src/git/repository.js';
-import { createModuleService, type ModuleService, type ZipWriterKind } from '../../src/module-service.js';
-import { createMemoryPins } from '../../src/version-pins.js';
+import type { GitRepository } from '../../src/git/repository.js';
+import { createModuleService, type ModuleService } from '../../src/service/module-service.js';
+import { readerOptions, type ObjectReaderKind } from '../helpers/isomorphic-git-object-store.js';
+import { createMemoryPins } from '../../src/service/version-pins.js';
 
 export type WorkerTask =
   | { op: 'list'; gitdir: string; codeRoot: string; modulePath: string; reader: ObjectReaderKind; warm: number }
   | { op: 'tree'; gitdir: string; tag: string; dir: string; reader: ObjectReaderKind; warm: number }
-  | { op: 'zip'; gitdir: string; codeRoot: string; modulePath: string; version: string; reader: ObjectReaderKind; writer: ZipWriterKind; warm: number };
+  | { op: 'zip'; gitdir: string; codeRoot: string; modulePath: string; version: string; reader: ObjectReaderKind; warm: number };
 
 export interface WorkerResult {
   /** First operation in the process, repository opening included, ms. */
@@ -41,9 +42,9 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-async function openService(gitdir: string, codeRoot: string, reader: ObjectReaderKind, writer: ZipWriterKind = 'native'): Promise<{ repo: GitRepository; service: ModuleService }> {
-  const repo = await openGitRepository(gitdir, { objectReader: reader });
-  const service = createModuleService({ repository: repo, codeRoot, pins: createMemoryPins(), zipWriter: writer });
+async function openService(gitdir: string, codeRoot: string, reader: ObjectReaderKind): Promise<{ repo: GitRepository; service: ModuleService }> {
+  const repo = await openGitRepository(gitdir, readerOptions(reader));
+  const service = createModuleService({ repository: repo, codeRoot, pins: createMemoryPins() });
   return { repo, service };
 }
 
@@ -116,7 +117,7 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     case 'tree': {
       let repo!: GitRepository;
       cold = await timed(async () => {
-        repo = await openGitRepository(task.gitdir, { objectReader: task.reader });
+        repo = await openGitRepository(task.gitdir, readerOptions(task.reader));
         return walk(repo, await treeOf(repo, task.tag, task.dir));
       });
       for (let i = 0; i < task.warm; i++) warmMs.push((await timed(async () => walk(repo, await treeOf(repo, task.tag, task.dir)))).ms);
@@ -125,7 +126,7 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     case 'zip': {
       let service!: ModuleService;
       cold = await timed(async () => {
-        ({ service } = await openService(task.gitdir, task.codeRoot, task.reader, task.writer));
+        ({ service } = await openService(task.gitdir, task.codeRoot, task.reader));
         return zipBytes(service, task.modulePath, task.version);
       });
       for (let i = 0; i < task.warm; i++) warmMs.push((await timed(() => zipBytes(service, task.modulePath, task.version))).ms);

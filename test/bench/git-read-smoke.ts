@@ -5,7 +5,7 @@
  *   node dist/test/bench/git-read-smoke.js [files=2000] [commits=20]
  */
 import { performance } from 'node:perf_hooks';
-import { createIsomorphicGitObjectStore } from '../../src/git/isomorphic-git-object-store.js';
+import { createIsomorphicGitObjectStore } from '../helpers/isomorphic-git-object-store.js';
 import { createPackObjectStore } from '../../src/git/pack-object-store.js';
 import type { ObjectStore } from '../../src/git/types.js';
 import { BASE_TIME, catObjects, createSandbox, fastImport, pseudoText } from '../helpers/git-sample-repos.js';

@@ -17,8 +17,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { escapePath, escapeVersion } from '../../src/module-path.js';
-import { compare as semverCompare, isValid as isSemver } from '../../src/semver.js';
+import { escapePath, escapeVersion } from '../../src/xmod/module-path.js';
+import { compare as semverCompare, isValid as isSemver } from '../../src/xmod/semver.js';
 import type { WorkerResult, WorkerTask } from './bench-worker.js';
 import { ensureLargeRepo } from './large-repo.js';
 import { haveGnuTime, loadAverage, median, percentile, processCpu, processMemory, resetPeak, timeCommand, timeCommandMean, type CommandFigures } from './measure.js';
@@ -33,7 +33,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --project PATH        project path (default: the two elements after the prefix)
   --rounds N            rounds for the figures taken as medians (default 3)
   --skip-go             skip go mod download (direct mode needs a github.com module path)
-  --skip-variants       skip the jszip-writer and isomorphic-git-reader rows
+  --skip-variants       skip the isomorphic-git-reader rows
   --out FILE            also write all figures as JSON (default bench-results/<time>.json)
 `;
 
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
         archive.push(await timeCommand('git', ['--git-dir', gitdir, 'archive', '--format=zip', `--prefix=${module}@${version}/`, treeish]));
       },
       async () => {
-        zipInProcess.push(await runWorker({ op: 'zip', gitdir, codeRoot, modulePath: module, version, reader: 'pack', writer: 'native', warm: 1 }));
+        zipInProcess.push(await runWorker({ op: 'zip', gitdir, codeRoot, modulePath: module, version, reader: 'pack', warm: 1 }));
       },
       async () => {
         const dir = join(scratch, `server-${r}`);
@@ -340,18 +340,16 @@ async function main(): Promise<void> {
   figures.listInProcess = listInProcess;
   figures.treeInProcess = treeInProcess;
 
-  // ---- variants: jszip writer, isomorphic-git reader (one round each) ----
-  let jszip: WorkerResult | null = null;
+  // ---- variants: isomorphic-git reader (one round each) ----
   let isoZip: WorkerResult | null = null;
   let isoList: WorkerResult | null = null;
   let isoTree: WorkerResult | null = null;
   if (!values['skip-variants']) {
-    log('variants: jszip writer, isomorphic-git reader…');
-    jszip = await runWorker({ op: 'zip', gitdir, codeRoot, modulePath: module, version, reader: 'pack', writer: 'jszip', warm: 0 }).catch((e: Error) => (log(`jszip: ${e.message}`), null));
+    log('variants: isomorphic-git reader…');
     isoList = await runWorker({ op: 'list', gitdir, codeRoot, modulePath: module, reader: 'isomorphic-git', warm: 5 }).catch((e: Error) => (log(`iso list: ${e.message}`), null));
     isoTree = await runWorker({ op: 'tree', gitdir, tag: target.tag, dir: target.dir, reader: 'isomorphic-git', warm: 1 }).catch((e: Error) => (log(`iso tree: ${e.message}`), null));
-    isoZip = await runWorker({ op: 'zip', gitdir, codeRoot, modulePath: module, version, reader: 'isomorphic-git', writer: 'native', warm: 0 }).catch((e: Error) => (log(`iso zip: ${e.message}`), null));
-    figures.variants = { jszip, isoList, isoTree, isoZip };
+    isoZip = await runWorker({ op: 'zip', gitdir, codeRoot, modulePath: module, version, reader: 'isomorphic-git', warm: 0 }).catch((e: Error) => (log(`iso zip: ${e.message}`), null));
+    figures.variants = { isoList, isoTree, isoZip };
   }
 
   // ---- warm HTTP latency and throughput on the last server ----
@@ -456,7 +454,6 @@ async function main(): Promise<void> {
   add({ name: '.zip, cold in-process, native writer', proxy: fmtMs(inProc), native: fmtMs(archiveWall), ratio: fmtRatio(inProc / archiveWall), rss: `${fmtMb(Math.max(...zipInProcess.map((z) => z.maxRssMb)))} / ${fmtMb(archiveRss)}`, target: '', pass: null });
   const rebuild = med(zipInProcess.flatMap((z) => z.warmMs));
   add({ name: '.zip, rebuilt in a warm process (no cache)', proxy: fmtMs(rebuild), native: fmtMs(archiveWall), ratio: fmtRatio(rebuild / archiveWall), rss: '', target: '', pass: null });
-  if (jszip) add({ name: '.zip, cold in-process, jszip writer', proxy: fmtMs(jszip.coldMs), native: fmtMs(archiveWall), ratio: fmtRatio(jszip.coldMs / archiveWall), rss: `${fmtMb(jszip.maxRssMb)} / ${fmtMb(archiveRss)}`, target: '(≤ 2×)', pass: null });
   if (isoZip) add({ name: '.zip, cold in-process, isomorphic-git reader', proxy: fmtMs(isoZip.coldMs), native: fmtMs(archiveWall), ratio: fmtRatio(isoZip.coldMs / archiveWall), rss: `${fmtMb(isoZip.maxRssMb)} / ${fmtMb(archiveRss)}`, target: '', pass: null });
   if (isoList) add({ name: 'list, cold in-process, isomorphic-git', proxy: fmtMs(isoList.coldMs), native: fmtMs(feMs), ratio: fmtRatio(isoList.coldMs / feMs), rss: `${fmtMb(isoList.maxRssMb)} / ${fmtMb(forEachRef.maxRssMb)}`, target: '', pass: null });
   if (isoTree) add({ name: 'tree walk, cold in-process, isomorphic-git', proxy: fmtMs(isoTree.coldMs), native: fmtMs(lsMs), ratio: fmtRatio(isoTree.coldMs / lsMs), rss: `${fmtMb(isoTree.maxRssMb)} / ${fmtMb(lsTree.maxRssMb)}`, target: '', pass: null });
@@ -477,7 +474,6 @@ async function main(): Promise<void> {
   add({ name: `  … same while a cold .zip builds (${fmtMs(busyZipMs)})`, proxy: `${fmtMs(busyP50)} / ${fmtMs(busyP99)}`, native: '', ratio: `${added < 0 ? '−' : '+'}${fmtMs(Math.abs(added))}`, rss: '', target: 'p50 +< 5 ms', pass: added < 5 && busyClean });
   const stall = (w: WorkerResult): string => `${fmtMs(w.maxLoopDelayMs)} (p99 ${fmtMs(w.p99LoopDelayMs)})`;
   add({ name: 'event-loop max stall, cold .zip, native writer', proxy: stall(zipInProcess[0]!), native: '', ratio: '', rss: '', target: '', pass: null });
-  if (jszip) add({ name: 'event-loop max stall, cold .zip, jszip writer', proxy: stall(jszip), native: '', ratio: '', rss: '', target: '', pass: null });
   if (goFigures && goFigures.direct.length > 0) {
     const direct = med(goFigures.direct.map((g) => g.wall));
     const cold = med(goFigures.proxyCold.map((g) => g.wall));

@@ -1,5 +1,5 @@
 /**
- * The real standalone server in a child process (`node dist/routes/cli.js serve --config FILE`),
+ * The real standalone server in a child process (`node dist/src/cli/main.js serve --config FILE`),
  * so that RSS and CPU read from /proc are the server's own, and a small HTTP client that times a
  * whole response.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 /** dist/test/bench → project root. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CLI = join(PROJECT_ROOT, 'dist', 'routes', 'cli.js');
+const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export interface BenchServerOptions {
   /** Folder for the config file and the cache (wiped by the caller between cold runs). */

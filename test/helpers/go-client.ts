@@ -448,19 +448,7 @@ export function readZip(buf: Buffer): Map<string, Buffer> {
   return files;
 }
 
-/** Go's dirhash.Hash1: sha256 over "hex(sha256(content))  name\n" lines sorted by UTF-8 bytes. */
-export function hash1(files: Iterable<[string, Uint8Array]>): string {
-  const list = [...files].map(([name, content]) => ({ name, key: Buffer.from(name, 'utf8'), content }));
-  list.sort((a, b) => Buffer.compare(a.key, b.key));
-  let summary = '';
-  for (const f of list) summary += `${createHash('sha256').update(f.content).digest('hex')}  ${f.name}\n`;
-  return 'h1:' + createHash('sha256').update(summary).digest('base64');
-}
-
-/** The go.sum `/go.mod` hash of these `.mod` bytes. */
-export function goModHash(mod: Uint8Array | string): string {
-  return hash1([['go.mod', typeof mod === 'string' ? Buffer.from(mod) : mod]]);
-}
+export { hashGoMod as goModHash } from './dirhash.js';
 
 /** Zip entry names with the `module@version/` prefix removed (entries outside it are kept whole). */
 export function zipFileNames(result: DownloadResult): string[] {

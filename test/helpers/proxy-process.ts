@@ -1,5 +1,5 @@
 /**
- * Starts the real standalone server (`node dist/routes/cli.js serve --config FILE`) for end-to-end
+ * Starts the real standalone server (`node dist/src/cli/main.js serve --config FILE`) for end-to-end
  * tests: writes the YAML config (the contract of issue 2), waits for the URL it prints, keeps its
  * output for failure messages, stops it on teardown (and when the test process exits), and checks
  * afterwards that its logs never contain a token or a repository path.
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 /** dist/test/helpers → project root. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const CLI_PATH = join(PROJECT_ROOT, 'dist', 'routes', 'cli.js');
+export const CLI_PATH = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export interface ProxyProject {
   id: number;

@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parseServerConfig } from '../../src/config.js';
-import { tokenSha256 } from '../../src/stores.js';
+import { tokenSha256 } from '../../src/service/stores.js';
 import { makeTempDir } from './fixtures.js';
 
 /** The `gitlab-go-proxy` command as `npm start` and users run it: a real process. */
 
-// dist/test/http → dist/routes/cli.js
-const CLI = fileURLToPath(new URL('../../routes/cli.js', import.meta.url));
+// dist/test/http → dist/src/cli/main.js
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
 describe('gitlab-go-proxy token create', () => {

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { parse } from 'yaml';
 import { GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE, createGoProxyRouter } from '../../routes/go-proxy.js';
-import type { ModuleService } from '../../src/module-service.js';
-import type { ProjectServices } from '../../src/project-services.js';
-import type { ProxyRequestKind } from '../../src/proxy-path.js';
+import type { ModuleService } from '../../src/service/module-service.js';
+import type { ProjectServices } from '../../src/service/project-services.js';
+import type { ProxyRequestKind } from '../../src/service/proxy-path.js';
 
 /**
  * openapi.yaml parses, documents every route the router serves (and nothing else), and every

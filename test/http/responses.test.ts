@@ -7,7 +7,7 @@ import express from 'express';
 import { createGoProxyRouter } from '../../routes/go-proxy.js';
 import { InternalError, NotFoundError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
-import type { ModuleService, ModuleZip } from '../../src/module-service.js';
+import type { ModuleService, ModuleZip } from '../../src/service/module-service.js';
 
 /**
  * Streaming and failure paths of the router, with a scripted ModuleService: the client going away
