@@ -1,6 +1,6 @@
 import basicAuth from 'basic-auth';
 import type { Request, RequestHandler, Response } from 'express';
-import { InternalError, NotFoundError, ProxyError, UnauthenticatedError } from '../src/errors.js';
+import { ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/service/stores.js';
 
@@ -87,8 +87,8 @@ function hasReadScope(principal: Principal): boolean {
   return Array.isArray(principal.scopes) && principal.scopes.some((scope) => READ_SCOPES.has(scope));
 }
 
-function denied(logger: Logger, reason: string): ProxyError {
+function denied(logger: Logger, reason: string): NotFoundError | ForbiddenError {
   logger.debug({ op: 'auth', reason }, 'credentials refused');
   // The reason goes to the log only; every refusal renders as the same "404 Not Found".
-  return reason === 'unknown project' ? new NotFoundError('404 Not Found') : new ProxyError('forbidden', reason);
+  return reason === 'unknown project' ? new NotFoundError('404 Not Found', { op: 'auth' }) : new ForbiddenError(reason, { op: 'auth' });
 }

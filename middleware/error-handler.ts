@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
-import { type ErrorKind, ProxyError } from '../src/errors.js';
+import { type ErrorKind, errorLogFields, ProxyError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 
 /**
@@ -29,7 +29,7 @@ const FIXED_BODY: Record<number, string> = {
 };
 
 export interface ErrorHandlerOptions {
-  /** Gets one line per failed request: kind and operation, never messages or causes. */
+  /** Gets one line per failed request: kind, code and operation, never messages or causes. */
   logger: Logger;
 }
 
@@ -38,16 +38,16 @@ export function createErrorHandler({ logger }: ErrorHandlerOptions): ErrorReques
   return function handleGoProxyError(err: unknown, req, res, _next) {
     if (res.headersSent || req.socket.destroyed) {
       // A stream broke mid-body or the client left: no status can be sent, so end the connection.
-      logger.debug({ op: 'respond', kind: errorKind(err), code: errorCode(err) }, 'response aborted');
+      logger.debug({ ...errorLogFields(err), stage: 'respond' }, 'response aborted');
       req.socket.destroy();
       return;
     }
-    const { status, body, kind } = describe(err);
+    const { status, body } = describe(err);
     if (status >= 500) {
-      // Kind and operation only: causes can hold paths, and requests can hold tokens.
-      logger.error({ op: errorOp(err), kind, error: errorName(err), code: errorCode(err) }, 'request failed');
+      // Kind, code and operation only: causes can hold paths, and requests can hold tokens.
+      logger.error({ ...errorLogFields(err), status }, 'request failed');
     } else {
-      logger.debug({ op: errorOp(err), kind, status }, 'request refused');
+      logger.debug({ ...errorLogFields(err), status }, 'request refused');
     }
     sendError(res, status, body);
   };
@@ -68,20 +68,20 @@ export function sendError(res: Response, status: number, body: string): void {
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
-function describe(err: unknown): { status: number; body: string; kind: string } {
+function describe(err: unknown): { status: number; body: string } {
   if (err instanceof ProxyError) {
     const status = STATUS[err.kind];
     const body = SHOWS_MESSAGE.has(err.kind) ? oneLine(err.message) : (FIXED_BODY[status] ?? FIXED_BODY[500]!);
-    return { status, body, kind: err.kind };
+    return { status, body };
   }
   // Express's own 4xx errors, e.g. "Failed to decode param" (400) for a bad escape in :id.
   const status = httpStatus(err);
   if (status !== undefined && status >= 400 && status < 500) {
     // Only this file answers 401 (with its header); any other refusal looks like "not found".
     const mapped = status === 401 || status === 403 ? 404 : status;
-    return { status: mapped, body: FIXED_BODY[mapped] ?? `${mapped} ${STATUS_CODES[mapped] ?? 'Client Error'}`, kind: 'http' };
+    return { status: mapped, body: FIXED_BODY[mapped] ?? `${mapped} ${STATUS_CODES[mapped] ?? 'Client Error'}` };
   }
-  return { status: 500, body: FIXED_BODY[500]!, kind: 'unknown' };
+  return { status: 500, body: FIXED_BODY[500]! };
 }
 
 function oneLine(message: string): string {
@@ -94,25 +94,4 @@ function httpStatus(err: unknown): number | undefined {
   const record = err as { status?: unknown; statusCode?: unknown };
   const status = record.status ?? record.statusCode;
   return typeof status === 'number' && Number.isInteger(status) ? status : undefined;
-}
-
-function errorKind(err: unknown): string {
-  return err instanceof ProxyError ? err.kind : 'unknown';
-}
-
-function errorName(err: unknown): string | undefined {
-  return err instanceof Error ? err.name : typeof err;
-}
-
-function errorOp(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const op = (err as { op?: unknown }).op;
-  return typeof op === 'string' ? op : undefined;
-}
-
-/** Node's error code (ECONNRESET, ERR_STREAM_PREMATURE_CLOSE, …): says what broke without saying where. */
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -1,15 +1,14 @@
 import { Router } from 'express';
 import { authorizedRequest, createAuth } from '../middleware/auth.js';
 import { createErrorHandler } from '../middleware/error-handler.js';
-import { type GoProxyRouterOptions, parseRouterOptions } from '../src/config.js';
-import { NotFoundError, ProxyError, UnauthenticatedError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
+import { errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import { createProjectServices } from '../src/service/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
 import type { Principal } from '../src/service/stores.js';
+import { type GoProxyRouterOptions, parseRouterOptions } from './go-proxy-options.js';
 import { abortOnClose, cachePolicyFor, sendInfo, sendList, sendMod, sendZip } from './responses.js';
 
-export type { GoProxyRouterOptions } from '../src/config.js';
+export type { GoProxyRouterOptions } from './go-proxy-options.js';
 
 /** Where the router answers, relative to where it is mounted (GitLab's API layout). */
 export const GO_PROXY_BASE = '/api/v4/projects/:id/packages/go';
@@ -40,8 +39,7 @@ const PROXY_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go(\/.*)$/;
  * Options are checked now, and a bad one throws ConfigError naming it.
  */
 export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterOptions<P>): Router {
-  const { modulePrefix, projects, authenticate, canRead, cache, services: shared } = parseRouterOptions(options);
-  const logger = options.logger ?? silentLogger;
+  const { modulePrefix, projects, authenticate, canRead, cache, logger, services: shared } = parseRouterOptions(options);
   const services = shared ?? createProjectServices({ modulePrefix, ...(cache && { cache }), logger });
 
   const router = Router({ mergeParams: true, caseSensitive: true });
@@ -53,28 +51,27 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
       const rawPath = PROXY_PATH.exec(req.path)?.[1];
       if (rawPath === undefined) throw new NotFoundError('not found');
       const request = parseProxyPath(rawPath);
-      const signal = abortOnClose(res);
       const service = await services.get(project);
       const cacheControl = cachePolicyFor(request, project.visibility);
       switch (request.kind) {
         case 'list':
-          sendList(res, await service.list(request.modulePath, signal), cacheControl);
+          sendList(res, await service.list(request.modulePath), cacheControl);
           return;
         case 'latest':
-          sendInfo(res, await service.latest(request.modulePath, signal), cacheControl);
+          sendInfo(res, await service.latest(request.modulePath), cacheControl);
           return;
         case 'info':
-          sendInfo(res, await service.info(request.modulePath, request.version, signal), cacheControl);
+          sendInfo(res, await service.info(request.modulePath, request.version), cacheControl);
           return;
         case 'mod':
-          sendMod(res, await service.goMod(request.modulePath, request.version, signal), cacheControl);
+          sendMod(res, await service.goMod(request.modulePath, request.version), cacheControl);
           return;
         case 'zip':
-          await sendZip(res, await service.zip(request.modulePath, request.version, signal), request.version, cacheControl, signal);
+          await sendZip(res, await service.zip(request.modulePath, request.version), request.version, cacheControl, abortOnClose(res));
           return;
         default: {
           const unhandled: never = request;
-          throw new Error(`unhandled proxy request ${JSON.stringify(unhandled)}`);
+          throw new InternalError(`unhandled proxy request ${JSON.stringify(unhandled)}`, { op: 'route' });
         }
       }
     },
@@ -88,7 +85,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
       const { project, principal } = authorizedRequest(res);
       if (!principal) throw new UnauthenticatedError();
       // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
-      if (!principal.scopes.includes('api')) throw new ProxyError('forbidden', 'warm needs the api scope');
+      if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
       const key = `${project.id}`;
       const running = warming.has(key);
       if (!running) {
@@ -96,7 +93,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
         const job = services
           .warm(project)
           .then((p) => logger.info({ op: 'warm', project: project.id, built: p.built, failed: p.failed, ms: Date.now() - started }, 'warm finished'))
-          .catch((err: unknown) => logger.warn({ op: 'warm', project: project.id, kind: err instanceof ProxyError ? err.kind : 'internal' }, 'warm failed'))
+          .catch((err: unknown) => logger.error({ op: 'warm', project: project.id, ...errorLogFields(err) }, 'warm failed'))
           .finally(() => warming.delete(key));
         warming.set(key, job);
       }

@@ -7,10 +7,10 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
 import { type ProjectServices, createProjectServices } from '../src/service/project-services.js';
-import { createConfigProjectStore, createConfigTokenStore } from '../src/service/stores.js';
+import { createConfigProjectStore, createConfigTokenStore } from '../src/config-stores.js';
 import { createGoProxyRouter } from './go-proxy.js';
 
 export interface AppOptions {
@@ -134,7 +134,7 @@ async function checkRepositories(config: ServerConfig, services: ProjectServices
       unavailable.push(project.id);
       // The project id, never the path: logs end up in places the filesystem layout should not.
       logger.warn(
-        { op: 'startup', project: project.id, kind: err instanceof Error ? err.name : typeof err },
+        { op: 'startup', project: project.id, ...errorLogFields(err) },
         'repository cannot be opened; requests for this project will get 404',
       );
     }

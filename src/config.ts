@@ -3,26 +3,14 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import type { Logger } from './logger.js';
-import type { CacheOptions, ProjectServices } from './service/project-services.js';
-import type { Authenticate, CanRead, Principal, ProjectStore } from './service/stores.js';
+import { CacheOptionsSchema, ModulePrefix } from './service/options.js';
+import { VISIBILITIES } from './service/stores.js';
+import { parseOrThrow } from './support/zod-errors.js';
 
 /**
- * The standalone server's config file and the router's options. Both are checked once, at
- * startup, with strict objects: an unknown key is an error (it is almost always a typo), and every
- * message names the key and, for files, the file.
+ * The standalone server's config file, checked once at startup with strict objects: an unknown
+ * key is an error (it is almost always a typo), and every message names the file and the key.
  */
-
-/**
- * GitLab's host part of module paths: a lower-case host with at least one dot and an optional
- * path, no scheme, no port (module paths cannot hold one) and no trailing slash.
- */
-const ModulePrefix = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+(\/[A-Za-z0-9._~-]+)*$/,
-    'expected a host and optional path such as "gitlab.example.com" or "gitlab.example.com/gitlab" (no scheme, no port, no trailing slash)',
-  );
 
 /** A project's full path, "group/sub/project": two or more GitLab path segments. */
 const ProjectFullPath = z
@@ -32,7 +20,7 @@ const ProjectFullPath = z
     'expected a full path such as "group/sub/project"',
   );
 
-const Visibility = z.enum(['public', 'internal', 'private']);
+const Visibility = z.enum(VISIBILITIES);
 
 /**
  * GitLab's personal access token scopes. A closed list, so that "read-api" is caught at startup
@@ -67,7 +55,7 @@ const Instant = z
   })
   .transform((value) => (value instanceof Date ? value : new Date(value.length === 10 ? `${value}T00:00:00Z` : value)));
 
-export const TokenConfig = z.strictObject({
+const TokenConfigSchema = z.strictObject({
   /** SHA-256 digest of the token, 64 hex digits; the token itself is never stored. */
   sha256: z
     .string()
@@ -80,18 +68,21 @@ export const TokenConfig = z.strictObject({
   /** A revoked token fails like an unknown one. Defaults to false. */
   revoked: z.boolean().default(false),
 });
-export type TokenConfig = z.infer<typeof TokenConfig>;
+export type TokenConfig = z.infer<typeof TokenConfigSchema>;
 
-export const UserConfig = z.strictObject({
+/** GitLab's personal access token scopes, for the CLI's `token create --scopes`. */
+export const TOKEN_SCOPES: readonly string[] = TokenScope.options;
+
+const UserConfigSchema = z.strictObject({
   username: z.string().min(1),
   /** Projects (numeric ids or full paths) this user may read when they are private. Defaults to none. */
   projects: z.array(z.union([z.number().int().positive(), ProjectFullPath])).default([]),
   /** Personal access tokens of this user. Defaults to none. */
-  tokens: z.array(TokenConfig).default([]),
+  tokens: z.array(TokenConfigSchema).default([]),
 });
-export type UserConfig = z.infer<typeof UserConfig>;
+export type UserConfig = z.infer<typeof UserConfigSchema>;
 
-export const ProjectConfig = z.strictObject({
+const ProjectConfigSchema = z.strictObject({
   /** GitLab's numeric project id, as used in `/api/v4/projects/:id`. */
   id: z.number().int().positive(),
   /** Full path; the module path is `<modulePrefix>/<path>`. Looked up case-insensitively. */
@@ -101,47 +92,36 @@ export const ProjectConfig = z.strictObject({
   /** Who may read it: public (anyone), internal (any valid token), private (its users). */
   visibility: Visibility,
 });
-export type ProjectConfig = z.infer<typeof ProjectConfig>;
+export type ProjectConfig = z.infer<typeof ProjectConfigSchema>;
 
-export const CacheConfig = z.strictObject({
-  /** Folder for the on-disk cache (relative to the config file's folder). Defaults to no disk cache. */
-  dir: z.string().min(1).optional(),
-  /** Upper bound of the disk cache in bytes; the oldest entries are evicted first. */
-  maxBytes: z.number().int().positive().optional(),
-  /** Upper bound of the in-memory cache in bytes. */
-  memoryBytes: z.number().int().positive().optional(),
-  /** Bytes of inflated git objects (delta bases, trees, commits) kept per repository. */
-  objectBytes: z.number().int().nonnegative().optional(),
-});
-
-export const TlsConfig = z.strictObject({
+const TlsConfigSchema = z.strictObject({
   /** PEM certificate chain (relative to the config file's folder). */
   cert: z.string().min(1),
   /** PEM private key (relative to the config file's folder). */
   key: z.string().min(1),
 });
 
-export const ServerSection = z.strictObject({
+const ServerSectionSchema = z.strictObject({
   /** Address to listen on. Defaults to 127.0.0.1: loopback unless asked otherwise. */
   host: z.string().min(1).default('127.0.0.1'),
   /** Port to listen on; 0 picks a free one. Defaults to 8080. */
   port: z.number().int().min(0).max(65535).default(8080),
   /** Serve HTTPS with this certificate. Defaults to plain HTTP (go sends .netrc credentials only over HTTPS). */
-  tls: TlsConfig.optional(),
+  tls: TlsConfigSchema.optional(),
 });
 
-export const ServerConfig = z
+const ServerConfigSchema = z
   .strictObject({
     /** Where to listen. Defaults to 127.0.0.1:8080 over HTTP. */
-    server: ServerSection.prefault({}),
+    server: ServerSectionSchema.prefault({}),
     /** GitLab's host part of module paths. */
     modulePrefix: ModulePrefix,
     /** The projects served. Defaults to none. */
-    projects: z.array(ProjectConfig).default([]),
+    projects: z.array(ProjectConfigSchema).default([]),
     /** Users and their tokens. Defaults to none (only public projects can be read). */
-    users: z.array(UserConfig).default([]),
-    /** Module cache. Defaults to memory only. */
-    cache: CacheConfig.optional(),
+    users: z.array(UserConfigSchema).default([]),
+    /** Module cache (see CacheOptions). Defaults to memory only. */
+    cache: CacheOptionsSchema.optional(),
   })
   .superRefine(function checkReferences(config, ctx) {
     const ids = new Set<number>();
@@ -171,7 +151,13 @@ export const ServerConfig = z
       });
     });
   });
-export type ServerConfig = z.infer<typeof ServerConfig>;
+declare const checked: unique symbol;
+
+/**
+ * A config that `parseServerConfig` or `loadServerConfig` checked and whose relative paths it
+ * resolved; `createApp` and `startServer` take only this, so no hand-built object skips the checks.
+ */
+export type ServerConfig = z.output<typeof ServerConfigSchema> & { readonly [checked]: true };
 
 export interface ParseConfigOptions {
   /** Named in error messages. */
@@ -182,9 +168,7 @@ export interface ParseConfigOptions {
 
 /** Checks a config object and resolves its relative paths; throws ConfigError naming the key and the file. */
 export function parseServerConfig(raw: unknown, { file, baseDir }: ParseConfigOptions): ServerConfig {
-  const result = ServerConfig.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(file, result.error));
-  const config = result.data;
+  const config = parseOrThrow(ServerConfigSchema, raw, file);
   const resolve = (p: string): string => path.resolve(baseDir, p);
   return {
     ...config,
@@ -194,7 +178,7 @@ export function parseServerConfig(raw: unknown, { file, baseDir }: ParseConfigOp
     },
     projects: config.projects.map((project) => ({ ...project, repository: resolve(project.repository) })),
     ...(config.cache && { cache: { ...config.cache, ...(config.cache.dir && { dir: resolve(config.cache.dir) }) } }),
-  };
+  } as ServerConfig;
 }
 
 /** Reads a YAML (.yaml, .yml) or JSON (.json) config file; relative paths resolve against its folder. */
@@ -216,77 +200,4 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
     throw new ConfigError(`${file}: not valid ${extension === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
   }
   return parseServerConfig(raw, { file, baseDir: path.dirname(path.resolve(file)) });
-}
-
-/** The router's options, checked by `parseRouterOptions` when the router is created. */
-export interface GoProxyRouterOptions<P extends Principal = Principal> {
-  /** GitLab's host part of module paths, e.g. "gitlab.example.com" or "gitlab.example.com/gitlab". */
-  modulePrefix: string;
-  /** Finds a project by numeric id or full path (`findProject('42')`, `findProject('group/project')`). */
-  projects: ProjectStore;
-  /** Turns presented credentials into a principal, or null when they are not valid. */
-  authenticate: Authenticate<P>;
-  /** Whether a principal may read a private project (public and internal ones need no check). */
-  canRead: CanRead<P>;
-  /** Pino-compatible logger. Defaults to silent. */
-  logger?: Logger;
-  /** Module cache. Defaults to memory only. Ignored when `services` is given. */
-  cache?: CacheOptions;
-  /** Shares module services (and their caches) with other routers. Defaults to a new set per router. */
-  services?: ProjectServices;
-}
-
-function hasMethods(value: unknown, names: readonly string[]): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return names.every((name) => typeof record[name] === 'function');
-}
-
-const RouterOptions = z.strictObject({
-  modulePrefix: ModulePrefix,
-  projects: z.custom<ProjectStore>((v) => hasMethods(v, ['findProject']), {
-    error: 'expected an object with a findProject(idOrFullPath) function',
-  }),
-  authenticate: z.custom<Authenticate<Principal>>((v) => typeof v === 'function', {
-    error: 'expected a function (credentials) => principal | null',
-  }),
-  canRead: z.custom<CanRead<Principal>>((v) => typeof v === 'function', {
-    error: 'expected a function (principal, project) => boolean',
-  }),
-  logger: z
-    .custom<Logger>((v) => hasMethods(v, ['debug', 'info', 'warn', 'error']), {
-      error: 'expected a pino-compatible logger with debug, info, warn and error',
-    })
-    .optional(),
-  cache: CacheConfig.optional(),
-  services: z
-    .custom<ProjectServices>((v) => hasMethods(v, ['get', 'close']), {
-      error: 'expected a ProjectServices (get and close functions)',
-    })
-    .optional(),
-});
-
-/** Checks router options once; throws ConfigError naming the bad option. */
-export function parseRouterOptions<P extends Principal>(options: GoProxyRouterOptions<P>): GoProxyRouterOptions<P> {
-  const result = RouterOptions.safeParse(options);
-  if (!result.success) throw new ConfigError(formatIssues('createGoProxyRouter options', result.error));
-  // The schema checks only that the hooks are functions; their principal type is the caller's.
-  return options;
-}
-
-function formatIssues(where: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
-    const at = formatPath(issue.path);
-    return at ? `${where}: ${at}: ${issue.message}` : `${where}: ${issue.message}`;
-  });
-  return lines.join('\n');
-}
-
-function formatPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const segment of segments) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out ? `.${String(segment)}` : String(segment);
-  }
-  return out;
 }

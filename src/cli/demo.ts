@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { createPersonalAccessToken, tokenSha256 } from '../service/stores.js';
+import { createPersonalAccessToken, tokenSha256 } from '../config-stores.js';
 
 /**
  * The built-in demo behind `npm start` with no `--config`: two small sample modules in bare git

@@ -3,12 +3,12 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type ServerConfig, TokenConfig, loadServerConfig } from '../config.js';
+import { type ServerConfig, TOKEN_SCOPES, loadServerConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
 import type { LogFn, Logger } from '../logger.js';
 import type { WarmProgress } from '../service/warm.js';
 import { createProjectServices } from '../service/project-services.js';
-import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../service/stores.js';
+import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../config-stores.js';
 import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
 import { type RunningServer, startServer, withGitdirs } from '../../routes/server.js';
 
@@ -204,7 +204,7 @@ function tokenCreate(args: readonly string[], io: CliIo): number {
     throw new UsageError('--expires must be a date such as 2027-01-01');
   }
   const scopeList = values.scopes.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!TokenConfig.shape.scopes.safeParse(scopeList).success) {
+  if (scopeList.length === 0 || !scopeList.every((s) => TOKEN_SCOPES.includes(s))) {
     throw new UsageError(`--scopes: expected GitLab scope names such as read_api or api, got "${values.scopes}"`);
   }
   const token = createPersonalAccessToken();

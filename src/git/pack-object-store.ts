@@ -21,7 +21,7 @@ export interface PackObjectStore extends ObjectStore {
   findByPrefix(prefix: string): Promise<string[]>;
 }
 
-const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 /** Types of delta entries, so header-only reads need not walk base chains again. */
 const TYPE_CACHE_ENTRIES = 100_000;
 /** git limits chains far below this; a longer one means a cycle in a corrupt pack. */
@@ -49,7 +49,7 @@ const EMPTY_TREE: GitObject = { type: 'tree', data: Buffer.alloc(0) };
 export async function createPackObjectStore(gitdir: string, options: PackObjectStoreOptions = {}): Promise<PackObjectStore> {
   const dirs = await objectDirectories(join(gitdir, 'objects'));
   await Promise.all(dirs.map((d) => d.packs.refresh()));
-  return new PackStore(dirs, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  return new PackStore(dirs, options.cacheBytes ?? DEFAULT_OBJECT_CACHE_BYTES);
 }
 
 async function objectDirectories(objectsDir: string, depth = 0, seen = new Set<string>()): Promise<ObjectDirectory[]> {

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, UnknownRevisionError } from '../errors.js';
 import type { GitRepository } from '../git/repository.js';
 import type { RefSnapshot, TreeEntry } from '../git/types.js';
 
@@ -33,12 +33,6 @@ export function isLowerHex(rev: string): boolean {
 
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-export class UnknownRevisionError extends NotFoundError {
-  constructor(readonly rev: string) {
-    super(`unknown revision ${rev}`);
-  }
 }
 
 /** Maps a peeled commit id to the tag names on it, built once per refs state. */

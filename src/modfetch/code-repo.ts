@@ -1,5 +1,5 @@
-import { CodeHost, UnknownRevisionError, type CodeRevInfo } from './code-host.js';
-import { NotFoundError } from '../errors.js';
+import { CodeHost, type CodeRevInfo } from './code-host.js';
+import { NotFoundError, UnknownRevisionError } from '../errors.js';
 import { modulePath as goModModulePath, retractions, isRetracted as inRetractions } from '../xmod/modfile.js';
 import * as module from '../xmod/module-path.js';
 import * as pseudo from '../xmod/pseudo-version.js';

@@ -1,5 +1,6 @@
 import { isBlobMode, type CodeHost } from './code-host.js';
 import { NotFoundError } from '../errors.js';
+import type { LruCache } from '../support/lru-cache.js';
 import { createYielder } from '../support/yielder.js';
 import { applyArchiveFilter, type ArchiveFilter } from '../git/archive/archive-filter.js';
 import { AttributeScope } from '../git/archive/attributes.js';
@@ -51,15 +52,28 @@ async function attributesBlob(code: CodeHost, entries: TreeEntry[]): Promise<Buf
   return code.repo.readBlob(attr.oid);
 }
 
+/** Converted bytes by blob and filter, shared between a plan and the build that follows it. */
+export type ConvertedCache = LruCache<string, Buffer>;
+
 /** Reads the blob and applies the archive filter: the exact bytes `git archive` would emit. */
-export async function readArchivedFile(code: CodeHost, file: { oid: string; filter: ArchiveFilter | null }): Promise<Buffer> {
+export async function readArchivedFile(
+  code: CodeHost,
+  file: { oid: string; filter: ArchiveFilter | null },
+  converted?: ConvertedCache,
+): Promise<Buffer> {
   const raw = await code.repo.readBlob(file.oid);
-  return file.filter ? applyArchiveFilter(raw, file.oid, file.filter) : raw;
+  if (!file.filter) return raw;
+  const key = `${file.oid}\0${JSON.stringify(file.filter)}`;
+  const known = converted?.get(key);
+  if (known) return known;
+  const out = applyArchiveFilter(raw, file.oid, file.filter);
+  converted?.set(key, out);
+  return out;
 }
 
 export async function planModuleZip(
   code: CodeHost,
-  args: { commit: string; dir: string; modPath: string; version: string; signal?: AbortSignal },
+  args: { commit: string; dir: string; modPath: string; version: string; converted?: ConvertedCache },
 ): Promise<ZipPlan> {
   const { repo } = code;
   const { tree: rootTree } = await repo.readCommit(args.commit);
@@ -82,7 +96,6 @@ export async function planModuleZip(
   let haveLicense = false;
   const walk = async (treeEntries: TreeEntry[], repoDir: string, modDir: string, dirScope: AttributeScope): Promise<void> => {
     for (const entry of treeEntries) {
-      args.signal?.throwIfAborted();
       await maybeYield();
       const repoPath = repoDir === '' ? entry.name : `${repoDir}/${entry.name}`;
       const modPathRel = modDir === '' ? entry.name : `${modDir}/${entry.name}`;
@@ -100,7 +113,7 @@ export async function planModuleZip(
       }
       const filter = dirScope.archiveFilterFor(repoPath);
       const size = filter
-        ? (await readArchivedFile(code, { oid: entry.oid, filter })).length
+        ? (await readArchivedFile(code, { oid: entry.oid, filter }, args.converted)).length
         : await repo.blobSize(entry.oid);
       candidates.push({ path: modPathRel, kind: 'file', size, oid: entry.oid, filter, invalidUtf8: entry.invalidUtf8 });
     }

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CodeHost } from '../modfetch/code-host.js';
 import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
-import { NotFoundError } from '../errors.js';
+import { errorLogFields, InternalError, isAbort, NotFoundError, toProxyError } from '../errors.js';
 import type { GitRepository } from '../git/repository.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import * as modulePath from '../xmod/module-path.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
+import { CACHE_DEFAULTS } from './options.js';
 import type { VersionPins } from './version-pins.js';
 import { createNativeZipStream, type NativeZipEntry } from '../zip/writer.js';
 import type { ZipCache } from '../zip/cache.js';
@@ -30,20 +31,23 @@ export interface ModuleZip {
   open(signal?: AbortSignal): Readable;
 }
 
-/** The GOPROXY protocol for one project's repository (see `go help goproxy`). */
+/**
+ * The GOPROXY protocol for one project's repository (see `go help goproxy`). The answers are
+ * shared by concurrent requests (plans, refs, walks), so no single client's leaving cancels them;
+ * a zip's bytes are the one piece of per-client work, and `ModuleZip.open(signal)` stops it.
+ */
 export interface ModuleService {
   /** GET <module>/@v/list: tagged versions; never pseudo-versions. */
-  list(modulePath: string, signal?: AbortSignal): Promise<string[]>;
+  list(modulePath: string): Promise<string[]>;
   /** GET <module>/@v/<query>.info: any revision go may send, converted like direct mode. */
-  info(modulePath: string, query: string, signal?: AbortSignal): Promise<RevInfo>;
+  info(modulePath: string, query: string): Promise<RevInfo>;
   /** GET <module>/@v/<version>.mod: the raw go.mod bytes, or `module <path>\n`. */
-  goMod(modulePath: string, version: string, signal?: AbortSignal): Promise<Buffer>;
+  goMod(modulePath: string, version: string): Promise<Buffer>;
   /** GET <module>/@v/<version>.zip */
-  zip(modulePath: string, version: string, signal?: AbortSignal): Promise<ModuleZip>;
+  zip(modulePath: string, version: string): Promise<ModuleZip>;
   /** GET <module>/@latest: convert(HEAD of the default branch). */
-  latest(modulePath: string, signal?: AbortSignal): Promise<RevInfo>;
+  latest(modulePath: string): Promise<RevInfo>;
 }
-
 
 export interface ModuleServiceOptions {
   repository: GitRepository;
@@ -53,7 +57,7 @@ export interface ModuleServiceOptions {
   pins: VersionPins;
   /** Finished zips on disk; without it every zip request builds the zip again. */
   zipCache?: ZipCache | null;
-  /** Bound of the in-memory cache of served go.mod files. Defaults to 16 MiB. */
+  /** Bound of the in-memory cache of served go.mod files. Defaults to CACHE_DEFAULTS.memoryBytes (16 MiB). */
   memoryBytes?: number;
   logger?: Logger;
 }
@@ -63,21 +67,49 @@ export function formatRevTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * `module.Check` less its path check, which `codeRepo` makes once per path: a pin can only exist
+ * for a path that passed it, so a pin lookup before that check is safe.
+ */
 function isCanonicalFor(path: string, version: string): boolean {
-  return modulePath.canonicalVersion(version) === version && modulePath.check(path, version) === null;
+  return (
+    modulePath.canonicalVersion(version) === version &&
+    modulePath.checkPathMajor(version, modulePath.splitPathVersion(path).pathMajor) === null
+  );
 }
+
+/**
+ * Runs one protocol method so that whatever escapes is in the error family with its operation:
+ * Go's own errors keep Go's message, anything else becomes a generic internal error.
+ */
+async function boundary<T>(op: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toProxyError(err, { as: 'not-found', op });
+  }
+}
+
+/** Converted bytes of filtered files kept between a zip's plan and its build. */
+const CONVERTED_CACHE_BYTES = 8 * 1024 * 1024;
 
 export function createModuleService(options: ModuleServiceOptions): ModuleService {
   const { repository, codeRoot, pins } = options;
   const logger = options.logger ?? silentLogger;
   const zipCache = options.zipCache ?? null;
-  const goMods = new LruCache<string, Buffer>(options.memoryBytes ?? 16 * 1024 * 1024, (b) => b.length + 200);
+  const goMods = new LruCache<string, Buffer>(options.memoryBytes ?? CACHE_DEFAULTS.memoryBytes, (b) => b.length + 200);
 
-  function createZipStream(entries: NativeZipEntry[], signal?: AbortSignal): Readable {
+  // Filtered files are converted at plan time to learn their size (Go's limits count converted
+  // bytes) and again when the zip is written; the build usually follows its plan at once.
+  const converted = new LruCache<string, Buffer>(CONVERTED_CACHE_BYTES, (b) => b.length + 100);
+
+  function createZipStream(entries: NativeZipEntry[], signal: AbortSignal | undefined): Readable {
     const stream = createNativeZipStream(entries, signal ? { signal } : {});
-    // The error's name and code only: fs errors carry file paths, which never go into a log line.
-    stream.on('error', (err: NodeJS.ErrnoException) => logger.warn({ op: 'zip', kind: 'stream', error: err.name, code: err.code }, 'zip stream failed'));
-    if (signal) signal.addEventListener('abort', () => stream.destroy(), { once: true });
+    stream.on('error', (err: unknown) => {
+      // A client that went away is not a failure; the error's class and code only, as fs errors carry paths.
+      if (signal?.aborted || isAbort(err)) return;
+      logger.error({ op: 'zip', ...errorLogFields(err) }, 'zip stream failed');
+    });
     return stream;
   }
   // Module paths are client input: keep the per-path state of one refs snapshot bounded.
@@ -87,23 +119,28 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
 
   /** The CodeRepo for a module at the current refs state (list and conversions are keyed by it). */
   async function codeRepo(path: string): Promise<CodeRepo> {
-    if (modulePath.checkPath(path) !== null) throw new NotFoundError(`malformed module path "${path}"`);
     const refs = await repository.refs();
     if (!current || current.host.refs.stateKey !== refs.stateKey) {
       current = { host: new CodeHost(repository, refs), repos: new LruCache(1024) };
     }
     let repo = current.repos.get(path);
     if (!repo) {
+      const pathError = modulePath.checkPath(path);
+      if (pathError !== null) throw toProxyError(pathError, { as: 'not-found', op: 'module-path' });
       repo = new CodeRepo(current.host, codeRoot, path);
       current.repos.set(path, repo);
     }
     return repo;
   }
 
+  /** The pin of a canonical version, read without touching refs; null when not pinned (yet). */
+  async function pinOf(path: string, version: string): Promise<ResolvedVersion | null> {
+    return isCanonicalFor(path, version) ? pins.get(path, version) : null;
+  }
+
   /** A canonical version: pinned to the commit it was first served from. */
-  async function resolveCanonical(path: string, version: string): Promise<{ repo: CodeRepo; resolved: ResolvedVersion }> {
+  async function resolveCanonical(path: string, version: string, pinned: ResolvedVersion | null): Promise<{ repo: CodeRepo; resolved: ResolvedVersion }> {
     const repo = await codeRepo(path);
-    const pinned = await pins.get(path, version);
     if (pinned) return { repo, resolved: pinned };
     if (!isCanonicalFor(path, version)) throw new NotFoundError(`${path}@${version}: invalid version: not a canonical version for this module`);
     const resolved = await repo.stat(version);
@@ -122,7 +159,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
       // The module directory is a property of the pinned commit, not of today's refs.
       const loc = await repo.findDirAt(version, resolved.commit);
       // Shared by concurrent requests, so one client going away must not cancel it.
-      return planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version });
+      return planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version, converted });
     })();
     plans.set(key, { plan, files: 1 });
     plan.then(
@@ -133,59 +170,73 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   }
 
   return {
-    async list(path) {
-      return (await codeRepo(path)).versions();
+    list(path) {
+      return boundary('list', async () => (await codeRepo(path)).versions());
     },
 
-    async info(path, query) {
-      if (isCanonicalFor(path, query)) {
-        const pinned = await pins.get(path, query);
+    info(path, query) {
+      return boundary('info', async () => {
+        const pinned = await pinOf(path, query);
         if (pinned) return { Version: pinned.version, Time: formatRevTime(pinned.time) };
-      }
-      const repo = await codeRepo(path);
-      const resolved = await repo.stat(query);
-      if (resolved.version === query) await pins.set(path, query, resolved);
-      return { Version: resolved.version, Time: formatRevTime(resolved.time) };
+        const resolved = await (await codeRepo(path)).stat(query);
+        if (resolved.version === query) await pins.set(path, query, resolved);
+        return { Version: resolved.version, Time: formatRevTime(resolved.time) };
+      });
     },
 
-    async latest(path) {
-      const resolved = await (await codeRepo(path)).latest();
-      return { Version: resolved.version, Time: formatRevTime(resolved.time) };
+    latest(path) {
+      return boundary('latest', async () => {
+        const resolved = await (await codeRepo(path)).latest();
+        return { Version: resolved.version, Time: formatRevTime(resolved.time) };
+      });
     },
 
-    async goMod(path, version) {
-      const { repo, resolved } = await resolveCanonical(path, version);
-      const key = `${resolved.commit}\0${path}\0${version}`;
-      const hit = goMods.get(key);
-      if (hit) return hit;
-      const data = await repo.goModAt(version, resolved.commit);
-      goMods.set(key, data);
-      return data;
+    goMod(path, version) {
+      return boundary('mod', async () => {
+        const pinned = await pinOf(path, version);
+        // A pinned version's go.mod never changes: serve it without reading refs.
+        const known = pinned && goMods.get(goModKey(pinned.commit, path, version));
+        if (known) return known;
+        const { repo, resolved } = await resolveCanonical(path, version, pinned);
+        const key = goModKey(resolved.commit, path, version);
+        const hit = goMods.get(key);
+        if (hit) return hit;
+        const data = await repo.goModAt(version, resolved.commit);
+        goMods.set(key, data);
+        return data;
+      });
     },
 
-    async zip(path, version, signal) {
-      const { repo, resolved } = await resolveCanonical(path, version);
-      const key = createHash('sha256').update(`native-1\0${resolved.commit}\0${path}\0${version}`).digest('hex');
-      const cachedSize = zipCache ? await zipCache.lookup(key) : null;
-      // A cached zip was valid when it was built; otherwise the plan must succeed before any
-      // header is sent, so that an invalid module becomes a 404 and not a broken download.
-      const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved) : null;
-      const build = (buildSignal?: AbortSignal): Readable => {
-        if (!plan) throw new Error('zip plan missing');
-        const entries = plan.files.map((f) => ({
-          name: plan.prefix + f.path,
-          read: () => readArchivedFile(repo.code, f),
-        }));
-        return createZipStream(entries, buildSignal);
-      };
-      return {
-        etag: `"${key.slice(0, 43)}"`,
-        size: cachedSize,
-        open(openSignal?: AbortSignal) {
-          if (zipCache) return zipCache.open(key, build, openSignal);
-          return build(openSignal);
-        },
-      };
+    zip(path, version) {
+      return boundary('zip', async () => {
+        const { repo, resolved } = await resolveCanonical(path, version, await pinOf(path, version));
+        // "native-1" keeps the keys of caches written before the writer choice was removed.
+        const key = createHash('sha256').update(`native-1\0${resolved.commit}\0${path}\0${version}`).digest('hex');
+        const cachedSize = zipCache ? await zipCache.lookup(key) : null;
+        // A cached zip was valid when it was built; otherwise the plan must succeed before any
+        // header is sent, so that an invalid module becomes a 404 and not a broken download.
+        const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved) : null;
+        const build = (buildSignal?: AbortSignal): Readable => {
+          if (!plan) throw new InternalError('zip plan missing for a zip that is not cached', { op: 'zip' });
+          const entries = plan.files.map((f) => ({
+            name: plan.prefix + f.path,
+            read: () => readArchivedFile(repo.code, f, converted),
+          }));
+          return createZipStream(entries, buildSignal);
+        };
+        return {
+          etag: `"${key.slice(0, 43)}"`,
+          size: cachedSize,
+          open(openSignal?: AbortSignal) {
+            if (zipCache) return zipCache.open(key, build, openSignal);
+            return build(openSignal);
+          },
+        };
+      });
     },
   };
+}
+
+function goModKey(commit: string, path: string, version: string): string {
+  return `${commit}\0${path}\0${version}`;
 }

@@ -1,12 +1,13 @@
-import type { Logger } from '../logger.js';
-import type { ModuleService } from './module-service.js';
+import { z } from 'zod';
 import { openGitRepository } from '../git/open-repository.js';
 import type { GitRepository } from '../git/repository.js';
-import { silentLogger as defaultLogger } from '../logger.js';
-import { createModuleService } from './module-service.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { parseOrThrow } from '../support/zod-errors.js';
 import { ZipCache } from '../zip/cache.js';
-import { modulePathsFromTags, warmModules, type WarmProgress } from './warm.js';
+import { createModuleService, type ModuleService } from './module-service.js';
+import { CACHE_DEFAULTS, type CacheOptions, CacheOptionsSchema, ModulePrefix } from './options.js';
 import { createDiskPins, createMemoryPins } from './version-pins.js';
+import { modulePathsFromTags, warmModules, type WarmProgress } from './warm.js';
 
 /** What the proxy needs to know about a project to serve its modules. */
 export interface ServedProject {
@@ -17,26 +18,16 @@ export interface ServedProject {
   gitdir: string;
 }
 
-export interface CacheOptions {
-  /** Folder for the on-disk cache; no disk cache when omitted. */
-  dir?: string;
-  /** Upper bound for the disk cache in bytes; oldest entries are evicted. */
-  maxBytes?: number;
-  /** Upper bound for the in-memory cache in bytes. */
-  memoryBytes?: number;
-  /** Bytes of inflated git objects kept per repository (see OpenRepositoryOptions.cacheBytes). */
-  objectBytes?: number;
-}
-
 export interface ProjectServicesOptions {
   /** GitLab's host part of module paths, e.g. "gitlab.example.com" or "gitlab.example.com/gitlab". */
   modulePrefix: string;
+  /** Module cache. Defaults to memory only (no zip is kept, pins last as long as the process). */
   cache?: CacheOptions;
+  /** Pino-compatible logger. Defaults to silent. */
   logger?: Logger;
 }
 
-/** 2 GiB: room for a few hundred typical module zips. */
-export const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024 * 1024;
+const ProjectServicesOptionsSchema = z.object({ modulePrefix: ModulePrefix, cache: CacheOptionsSchema.optional() });
 
 /** Opens (and keeps open) one ModuleService per project repository. */
 export interface ProjectServices {
@@ -47,21 +38,20 @@ export interface ProjectServices {
   close(): Promise<void>;
 }
 
-
+/** Options are checked now; a bad one throws ConfigError naming it. */
 export function createProjectServices(options: ProjectServicesOptions): ProjectServices {
-  const logger = options.logger ?? defaultLogger;
-  const modulePrefix = options.modulePrefix.replace(/\/+$/, '');
+  const { modulePrefix, cache = {} } = parseOrThrow(ProjectServicesOptionsSchema, options, 'createProjectServices options');
+  const logger = options.logger ?? silentLogger;
+  const objectBytes = cache.objectBytes ?? CACHE_DEFAULTS.objectBytes;
+  const memoryBytes = cache.memoryBytes ?? CACHE_DEFAULTS.memoryBytes;
   const repositories = new Map<string, Promise<GitRepository>>();
   const services = new Map<string, Promise<ModuleService>>();
-  const zipCache = options.cache?.dir
-    ? new ZipCache({ dir: options.cache.dir, maxBytes: options.cache.maxBytes ?? DEFAULT_CACHE_BYTES, logger })
-    : null;
+  const zipCache = cache.dir ? new ZipCache({ dir: cache.dir, maxBytes: cache.maxBytes ?? CACHE_DEFAULTS.maxBytes, logger }) : null;
 
   function openRepository(gitdir: string): Promise<GitRepository> {
     const known = repositories.get(gitdir);
     if (known) return known;
-    const objectBytes = options.cache?.objectBytes;
-    const repo = openGitRepository(gitdir, objectBytes === undefined ? {} : { cacheBytes: objectBytes });
+    const repo = openGitRepository(gitdir, { cacheBytes: objectBytes });
     repositories.set(gitdir, repo);
     // A repository that cannot be opened now may be created later; do not remember the failure.
     repo.catch(() => repositories.delete(gitdir));
@@ -79,9 +69,9 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
           return createModuleService({
             repository,
             codeRoot: `${modulePrefix}/${project.fullPath}`,
-            pins: options.cache?.dir ? createDiskPins(options.cache.dir, scope) : createMemoryPins(),
+            pins: cache.dir ? createDiskPins(cache.dir, scope) : createMemoryPins(),
             zipCache,
-            ...(options.cache?.memoryBytes ? { memoryBytes: options.cache.memoryBytes } : {}),
+            memoryBytes,
             logger,
           });
         })();

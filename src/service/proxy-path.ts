@@ -1,4 +1,4 @@
-import { InvalidRequestError, NotFoundError } from '../errors.js';
+import { InvalidRequestError, NotFoundError, toProxyError } from '../errors.js';
 import { unescapePath, unescapeVersion } from '../xmod/module-path.js';
 
 /** One GOPROXY request, parsed from the path after `/packages/go/`. */
@@ -54,18 +54,14 @@ function decodeSegment(segment: string): string {
   return decoded;
 }
 
-/** Accepts both styles of unescaper: one that throws and one that returns null. */
-function decodeCase(unescape: (escaped: string) => string | null | undefined, escaped: string, what: string): string {
-  let result: string | null | undefined;
+function decodeCase(unescape: (escaped: string) => string, escaped: string, what: string): string {
+  let result: string;
   try {
     result = unescape(escaped);
   } catch (err) {
-    // module-path's messages quote only the client's own input, as Go's do.
-    const reason = err instanceof Error ? err.message : `invalid escaped ${what}`;
-    throw new InvalidRequestError(`bad request: ${reason}`, { cause: err });
+    // Go's messages quote only the client's own input.
+    throw toProxyError(err, { as: 'invalid', prefix: 'bad request: ', op: 'proxy-path' });
   }
-  if (result === null || result === undefined || result === '') {
-    throw new InvalidRequestError(`bad request: invalid escaped ${what}`);
-  }
+  if (result === '') throw new InvalidRequestError(`bad request: invalid escaped ${what}`, { op: 'proxy-path' });
   return result;
 }

@@ -34,7 +34,7 @@ export function modulePathsFromTags(refs: RefSnapshot, codeRoot: string): string
 }
 
 export interface WarmProgress {
-  /** Versions found so far (grows while modules are listed). */
+  /** Versions to build: every listed version of every module, known before the first is built. */
   total: number;
   done: number;
   built: number;
@@ -53,7 +53,7 @@ export async function warmModules(
   const work: { path: string; version: string }[] = [];
   for (const path of modulePaths) {
     try {
-      for (const version of await service.list(path, signal)) work.push({ path, version });
+      for (const version of await service.list(path)) work.push({ path, version });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -64,9 +64,9 @@ export async function warmModules(
     signal?.throwIfAborted();
     progress.current = `${path}@${version}`;
     try {
-      await service.info(path, version, signal);
-      await service.goMod(path, version, signal);
-      const zip = await service.zip(path, version, signal);
+      await service.info(path, version);
+      await service.goMod(path, version);
+      const zip = await service.zip(path, version);
       const discard = new Writable({ write: (_chunk, _enc, cb) => cb() });
       await pipeline(zip.open(signal), discard);
       progress.built++;

@@ -6,6 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
+import { errorLogFields, ProxyError, toProxyError } from '../errors.js';
 
 /**
  * On-disk cache of module zips. A zip is immutable for its key (commit, module path, version,
@@ -42,11 +43,6 @@ class Flight extends EventEmitter {
 }
 
 const CHUNK = 256 * 1024;
-
-function errorCode(err: Error): string | undefined {
-  const code = (err as NodeJS.ErrnoException).code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 export class ZipCache {
   private readonly index = new Map<string, Entry>();
@@ -146,11 +142,12 @@ export class ZipCache {
         flight.emit('progress');
         await this.evict();
       } catch (err) {
-        flight.error = err instanceof Error ? err : new Error(String(err));
+        flight.error = err instanceof Error ? err : toProxyError(err, { as: 'not-found', op: 'zip-cache' });
         flight.done = true;
         flight.emit('progress');
         // Name and code only: fs errors carry file paths, which never go into a log line.
-        if (!flight.abort.signal.aborted) this.logger.warn({ op: 'zip-cache', kind: 'build-failed', error: flight.error.name, code: errorCode(flight.error) }, 'zip build failed');
+        // The build's own stream logs its failure; a disk error is this cache's to report.
+        if (!flight.abort.signal.aborted && !(err instanceof ProxyError)) this.logger.error({ op: 'zip-cache', ...errorLogFields(err) }, 'zip cache write failed');
         await handle?.close().catch(() => undefined);
         await rm(flight.tmpPath, { force: true });
       } finally {
@@ -240,7 +237,7 @@ class CountingFileSink extends Writable {
         this.onWritten(bytesWritten);
         callback();
       },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => callback(err instanceof Error ? err : toProxyError(err, { as: 'not-found', op: 'zip-cache' })),
     );
   }
 }

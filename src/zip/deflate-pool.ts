@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
+import { ConfigError, InternalError } from '../errors.js';
 
 /**
  * Deflates zip entries in worker threads, in batches.
@@ -92,9 +93,9 @@ export class DeflatePool {
     this.nice = options.nice ?? 10;
     this.idleMs = options.idleMs ?? 5000;
     this.workerUrl = options.workerUrl ?? new URL('./deflate-worker.js', import.meta.url);
-    if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`deflate pool: threads must be ≥ 1, got ${this.size}`);
-    if (!Number.isInteger(this.nice) || this.nice < -20 || this.nice > 19) throw new RangeError(`deflate pool: nice must be -20–19, got ${this.nice}`);
-    if (!(this.idleMs >= 0)) throw new RangeError(`deflate pool: idleMs must be ≥ 0, got ${this.idleMs}`);
+    if (!Number.isInteger(this.size) || this.size < 1) throw new ConfigError(`deflate pool: threads must be ≥ 1, got ${this.size}`);
+    if (!Number.isInteger(this.nice) || this.nice < -20 || this.nice > 19) throw new ConfigError(`deflate pool: nice must be -20–19, got ${this.nice}`);
+    if (!(this.idleMs >= 0)) throw new ConfigError(`deflate pool: idleMs must be ≥ 0, got ${this.idleMs}`);
   }
 
   /** Threads running now. */
@@ -203,7 +204,7 @@ export class DeflatePool {
       this.flush();
     };
     worker.on('error', fail);
-    worker.on('exit', () => fail(new Error('deflate thread stopped')));
+    worker.on('exit', () => fail(new InternalError('deflate thread stopped', { op: 'zip.deflate' })));
     // An idle pool must not keep the process alive (the listeners ref the port, so unref after
     // them); a thread with work is ref'd again, or a process waiting only on it would exit.
     worker.unref();
@@ -218,7 +219,7 @@ export class DeflatePool {
     thread.worked = true;
     if (thread.inFlight.size === 0) thread.worker.unref();
     if ('error' in result) {
-      const err = new Error(`deflate failed: ${result.error}`);
+      const err = new InternalError(`deflate failed: ${result.error}`, { op: 'zip.deflate' });
       for (const job of jobs) job.reject(err);
     } else {
       let at = 0;

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { type DeflatePool, sharedDeflatePool } from './deflate-pool.js';
 import { createYielder } from '../support/yielder.js';
+import { ConfigError, InternalError, ProxyError } from '../errors.js';
 
 /**
  * One entry of a zip being streamed; its bytes are read only when the writer reaches it. `read`
@@ -219,10 +220,10 @@ function checkOptions(options: NativeZipOptions): Required<Omit<NativeZipOptions
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const maxBytesInFlight = options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT;
   const storeThreshold = options.storeThreshold ?? DEFAULT_STORE_THRESHOLD;
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`zip: level must be 0–9, got ${level}`);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`zip: concurrency must be ≥ 1, got ${concurrency}`);
-  if (!(maxBytesInFlight > 0)) throw new RangeError(`zip: maxBytesInFlight must be > 0, got ${maxBytesInFlight}`);
-  if (!(storeThreshold >= 0)) throw new RangeError(`zip: storeThreshold must be ≥ 0, got ${storeThreshold}`);
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new ConfigError(`zip: level must be 0–9, got ${level}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`zip: concurrency must be ≥ 1, got ${concurrency}`);
+  if (!(maxBytesInFlight > 0)) throw new ConfigError(`zip: maxBytesInFlight must be > 0, got ${maxBytesInFlight}`);
+  if (!(storeThreshold >= 0)) throw new ConfigError(`zip: storeThreshold must be ≥ 0, got ${storeThreshold}`);
   return { level, concurrency, maxBytesInFlight, storeThreshold };
 }
 
@@ -265,8 +266,8 @@ export function createNativeZipStream(entries: readonly NativeZipEntry[], option
 
   function fail(entry: NativeZipEntry, err: unknown): void {
     if (work.signal.aborted) return;
-    const cause = err instanceof Error ? err : new Error(String(err));
-    stream.destroy(new Error(`zip: ${entry.name}: ${cause.message}`, { cause }));
+    // Keeps a reader's own kind (a missing object is a broken repository, not a 404).
+    stream.destroy(err instanceof ProxyError ? err : new InternalError(`zip: cannot read entry ${entry.name}`, { cause: err, op: 'zip.read' }));
   }
 
   function hasRoom(): boolean {
@@ -393,7 +394,7 @@ export function createNativeZipStream(entries: readonly NativeZipEntry[], option
       pump();
     },
     destroy(err, callback) {
-      const reason = err ?? new Error('zip stream destroyed');
+      const reason = err ?? new DOMException('zip stream destroyed', 'AbortError');
       work.abort(reason);
       window.length = 0;
       bytesInFlight = 0;
@@ -407,10 +408,10 @@ export function createNativeZipStream(entries: readonly NativeZipEntry[], option
   if (options.signal) {
     const signal = options.signal;
     if (signal.aborted) {
-      stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      stream.destroy(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
     } else {
       const onAbort = (): void => {
-        stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        stream.destroy(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       stream.once('close', () => signal.removeEventListener('abort', onAbort));

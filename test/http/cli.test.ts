@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parseServerConfig } from '../../src/config.js';
-import { tokenSha256 } from '../../src/service/stores.js';
+import { tokenSha256 } from '../../src/config-stores.js';
 import { makeTempDir } from './fixtures.js';
 
 /** The `gitlab-go-proxy` command as `npm start` and users run it: a real process. */

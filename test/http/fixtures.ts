@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { tokenSha256 } from '../../src/service/stores.js';
+import { tokenSha256 } from '../../src/config-stores.js';
 
 /** Fixtures for the HTTP tests: bare repositories made with the git CLI, in a temp dir. */
 

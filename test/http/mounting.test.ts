@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createHostApp } from '../../examples/mount.js';
-import { tokenSha256 } from '../../src/service/stores.js';
+import { tokenSha256 } from '../../src/config-stores.js';
 import { makeBareRepository, makeTempDir, standardHistory } from './fixtures.js';
 
 /** README's "mount in an existing Express app" example (examples/mount.ts), compiled and run. */

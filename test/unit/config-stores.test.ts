@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseServerConfig } from '../../src/config.js';
-import { createConfigProjectStore, createConfigTokenStore, createPersonalAccessToken, tokenSha256 } from '../../src/service/stores.js';
+import { createConfigProjectStore, createConfigTokenStore, createPersonalAccessToken, tokenSha256 } from '../../src/config-stores.js';
 
 const config = parseServerConfig(
   {

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { loadServerConfig, parseRouterOptions, parseServerConfig } from '../../src/config.js';
+import { loadServerConfig, parseServerConfig } from '../../src/config.js';
+import { parseRouterOptions } from '../../routes/go-proxy-options.js';
+import { silentLogger } from '../../src/logger.js';
 
 const DIGEST = 'a'.repeat(64);
 const base = {
@@ -90,8 +92,15 @@ test('loadServerConfig reads YAML and JSON, resolving paths against the file\'s 
 
 const hooks = { modulePrefix: 'gitlab.example.com', projects: { findProject: () => null }, authenticate: () => null, canRead: () => false };
 
-test('router options: valid ones pass through unchanged', () => {
-  assert.equal(parseRouterOptions(hooks), hooks);
+test('router options: the checked values come back, with the logger defaulted', () => {
+  const checked = parseRouterOptions(hooks);
+  assert.equal(checked.projects, hooks.projects);
+  assert.equal(checked.authenticate, hooks.authenticate);
+  assert.equal(checked.canRead, hooks.canRead);
+  assert.equal(checked.modulePrefix, hooks.modulePrefix);
+  assert.equal(checked.logger, silentLogger);
+  const logger = { ...silentLogger };
+  assert.equal(parseRouterOptions({ ...hooks, logger }).logger, logger);
 });
 
 const badOptions: { name: string; options: unknown; message: RegExp }[] = [
@@ -100,6 +109,9 @@ const badOptions: { name: string; options: unknown; message: RegExp }[] = [
   { name: 'authenticate not a function', options: { ...hooks, authenticate: 'x' }, message: /authenticate:/ },
   { name: 'a logger without warn', options: { ...hooks, logger: { info() {} } }, message: /logger:/ },
   { name: 'a missing canRead', options: { ...hooks, canRead: undefined }, message: /canRead:/ },
+  // The router calls services.warm for POST …/-/warm: a set without it must fail here, not there.
+  { name: 'services without warm', options: { ...hooks, services: { get() {}, close() {} } }, message: /services: expected a ProjectServices \(get, warm and close/ },
+  { name: 'a cache with a misspelt key', options: { ...hooks, cache: { dri: '/tmp/x' } }, message: /cache: Unrecognized key: "dri"/ },
 ];
 
 for (const { name, options, message } of badOptions) {

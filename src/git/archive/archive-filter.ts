@@ -10,7 +10,7 @@
  * Not applied to symlinks or anything but regular files (git does not convert them either).
  */
 
-import { ProxyError } from '../../errors.js';
+import { UnsupportedWorkingTreeEncodingError } from '../../errors.js';
 import type { ArchiveFilter } from './attributes.js';
 
 export type { ArchiveFilter } from './attributes.js';
@@ -21,15 +21,6 @@ export type { ArchiveFilter } from './attributes.js';
  * big_file_threshold`; convert is only set for export-subst, which info/attributes unsets).
  */
 export const BIG_FILE_THRESHOLD = 512 * 1024 * 1024;
-
-/** A working-tree-encoding this module cannot reproduce byte-for-byte. */
-export class UnsupportedWorkingTreeEncodingError extends ProxyError {
-  readonly encoding: string;
-  constructor(encoding: string) {
-    super('internal', `working-tree-encoding "${encoding}" is not supported`);
-    this.encoding = encoding;
-  }
-}
 
 /**
  * Returns the bytes `git archive` writes for a blob. `blobOid` is the blob's object id (hex),

@@ -33,7 +33,7 @@
  * to all of them, so do we; glibc's isgraph/isblank in a non-C locale could differ).
  */
 
-import { ProxyError } from '../../errors.js';
+import { ArchiveAttributeError, InternalError } from '../../errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Attribute values
@@ -580,18 +580,6 @@ export interface ArchiveFilter {
   workingTreeEncoding?: string;
 }
 
-/**
- * git archive would die on this file (e.g. `working-tree-encoding` set without a value: "true/
- * false are no valid working-tree-encodings"), so direct mode cannot produce this zip at all.
- */
-export class ArchiveAttributeError extends ProxyError {
-  readonly path: string;
-  constructor(path: string, message: string) {
-    super('invalid', message);
-    this.path = path;
-  }
-}
-
 // Attribute slots. Only these five change archived bytes; the scope also tracks every macro
 // that can reach them, and drops all other attributes while compiling.
 const A_TEXT = 0;
@@ -716,7 +704,7 @@ export class AttributeScope {
    */
   child(dirPath: string, gitattributes: Buffer | null): AttributeScope {
     if (dirPath === '' || dirPath.endsWith('/') || !dirPath.startsWith(this.dirPrefix)) {
-      throw new Error(`attribute scope: "${dirPath}" is not a directory below "${this.dirPath}"`);
+      throw new InternalError(`attribute scope: "${dirPath}" is not a directory below "${this.dirPath}"`);
     }
     const rules = gitattributes ? this.table.compileRules(parseGitAttributes(gitattributes, false)) : [];
     if (rules.length === 0) return new AttributeScope(this.table, dirPath, this.frames);
@@ -754,7 +742,7 @@ export class AttributeScope {
 
   private lookup(filePath: string): Slot[] {
     if (!filePath.startsWith(this.dirPrefix)) {
-      throw new Error(`attribute scope: "${filePath}" is not below "${this.dirPath}"`);
+      throw new InternalError(`attribute scope: "${filePath}" is not below "${this.dirPath}"`);
     }
     const path = Buffer.from(filePath, 'utf8');
     const basenameOffset = path.lastIndexOf(SLASH) + 1;

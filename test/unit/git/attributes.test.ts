@@ -14,7 +14,6 @@ import { join } from 'node:path';
 
 import {
   AttributeScope,
-  ArchiveAttributeError,
   parseGitAttributes,
   parsePatternText,
   patternMatchesFile,
@@ -28,8 +27,8 @@ import {
   gatherStats,
   identToWorktree,
   isSupportedWorkingTreeEncoding,
-  UnsupportedWorkingTreeEncodingError,
 } from '../../../src/git/archive/archive-filter.js';
+import { ArchiveAttributeError, UnsupportedWorkingTreeEncodingError } from '../../../src/errors.js';
 
 const OID = '0123456789abcdef0123456789abcdef01234567';
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import JSZip from 'jszip';
+import { ConfigError, InternalError, NotFoundError } from '../../../src/errors.js';
 import { createNativeZipStream, type NativeZipEntry } from '../../../src/zip/writer.js';
 
 const run = promisify(execFile);
@@ -385,20 +386,30 @@ test('native zip: small entries leave in few large chunks', async () => {
   assert.ok(chunks < bytes / 16_000, `${chunks} chunks for ${bytes} bytes`);
 });
 
-test('native zip: a failing read destroys the stream with the entry name', async () => {
+test('native zip: a failing read destroys the stream with an internal error naming the entry', async () => {
+  const cause = new Error('object missing');
   const entries: NativeZipEntry[] = [
     { name: 'ok', read: async () => Buffer.from('fine') },
-    { name: 'broken/file.go', read: async () => Promise.reject(new Error('object missing')) },
+    { name: 'broken/file.go', read: async () => Promise.reject(cause) },
   ];
-  await assert.rejects(
-    pipeline(createNativeZipStream(entries), new Writable({ write: (_c, _e, cb) => cb() })),
-    /broken\/file\.go: object missing/,
-  );
+  await assert.rejects(pipeline(createNativeZipStream(entries), new Writable({ write: (_c, _e, cb) => cb() })), (err: unknown) => {
+    assert.ok(err instanceof InternalError);
+    assert.equal(err.message, 'zip: cannot read entry broken/file.go');
+    assert.equal(err.op, 'zip.read');
+    assert.equal(err.cause, cause);
+    return true;
+  });
+});
+
+test('native zip: a reader\'s own error family member is kept, not wrapped', async () => {
+  const missing = new NotFoundError('object gone');
+  const entries: NativeZipEntry[] = [{ name: 'a', read: async () => Promise.reject(missing) }];
+  await assert.rejects(pipeline(createNativeZipStream(entries), new Writable({ write: (_c, _e, cb) => cb() })), (err: unknown) => err === missing);
 });
 
 test('native zip: bad options fail at creation', () => {
-  assert.throws(() => createNativeZipStream([], { level: 11 }), RangeError);
-  assert.throws(() => createNativeZipStream([], { concurrency: 0 }), RangeError);
+  assert.throws(() => createNativeZipStream([], { level: 11 }), ConfigError);
+  assert.throws(() => createNativeZipStream([], { concurrency: 0 }), ConfigError);
 });
 
 test.after(async () => {
