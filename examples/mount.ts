@@ -30,9 +30,7 @@ export function createHostApp(db: HostDatabase): Express {
     projects: {
       // `:id` is a numeric id or a full path ("group/project"); full paths match case-insensitively.
       findProject: (idOrFullPath) =>
-        db.projects.find(
-          (p) => String(p.id) === idOrFullPath || p.fullPath.toLowerCase() === idOrFullPath.toLowerCase(),
-        ) ?? null,
+        db.projects.find((p) => String(p.id) === idOrFullPath || p.fullPath.toLowerCase() === idOrFullPath.toLowerCase()) ?? null,
     },
     // Store token digests, not tokens. Return null for unknown, expired or revoked tokens.
     authenticate: ({ token }) => {

@@ -43,63 +43,60 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
   const services = shared ?? createProjectServices({ modulePrefix, ...(cache && { cache }), logger });
 
   const router = Router({ mergeParams: true, caseSensitive: true });
-  router.get(
-    `${GO_PROXY_BASE}/*path`,
-    createAuth({ projects, authenticate, canRead, logger }),
-    async function serveGoProxy(req, res) {
-      const { project } = authorizedRequest(res);
-      const rawPath = PROXY_PATH.exec(req.path)?.[1];
-      if (rawPath === undefined) throw new NotFoundError('not found');
-      const request = parseProxyPath(rawPath);
-      const service = await services.get(project);
-      const cacheControl = cachePolicyFor(request, project.visibility);
-      switch (request.kind) {
-        case 'list':
-          sendList(res, await service.list(request.modulePath), cacheControl);
-          return;
-        case 'latest':
-          sendInfo(res, await service.latest(request.modulePath), cacheControl);
-          return;
-        case 'info':
-          sendInfo(res, await service.info(request.modulePath, request.version), cacheControl);
-          return;
-        case 'mod':
-          sendMod(res, await service.goMod(request.modulePath, request.version), cacheControl);
-          return;
-        case 'zip':
-          await sendZip(res, await service.zip(request.modulePath, request.version), request.version, cacheControl, abortOnClose(res));
-          return;
-        default: {
-          const unhandled: never = request;
-          throw new InternalError(`unhandled proxy request ${JSON.stringify(unhandled)}`, { op: 'route' });
-        }
+  router.get(`${GO_PROXY_BASE}/*path`, createAuth({ projects, authenticate, canRead, logger }), async function serveGoProxy(req, res) {
+    const { project } = authorizedRequest(res);
+    const rawPath = PROXY_PATH.exec(req.path)?.[1];
+    if (rawPath === undefined) throw new NotFoundError('not found');
+    const request = parseProxyPath(rawPath);
+    const service = await services.get(project);
+    const cacheControl = cachePolicyFor(request, project.visibility);
+    switch (request.kind) {
+      case 'list':
+        sendList(res, await service.list(request.modulePath), cacheControl);
+        return;
+      case 'latest':
+        sendInfo(res, await service.latest(request.modulePath), cacheControl);
+        return;
+      case 'info':
+        sendInfo(res, await service.info(request.modulePath, request.version), cacheControl);
+        return;
+      case 'mod':
+        sendMod(res, await service.goMod(request.modulePath, request.version), cacheControl);
+        return;
+      case 'zip':
+        await sendZip(res, await service.zip(request.modulePath, request.version), request.version, cacheControl, abortOnClose(res));
+        return;
+      default: {
+        const unhandled: never = request;
+        throw new InternalError(`unhandled proxy request ${JSON.stringify(unhandled)}`, { op: 'route' });
       }
-    },
-  );
+    }
+  });
   // `-` can never start a module path, so this route cannot shadow a module.
   const warming = new Map<string, Promise<unknown>>();
-  router.post(
-    `${GO_PROXY_BASE}/-/warm`,
-    createAuth({ projects, authenticate, canRead, logger }),
-    function warmProject(_req, res) {
-      const { project, principal } = authorizedRequest(res);
-      if (!principal) throw new UnauthenticatedError();
-      // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
-      if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
-      const key = `${project.id}`;
-      const running = warming.has(key);
-      if (!running) {
-        const started = Date.now();
-        const job = services
-          .warm(project)
-          .then((p) => logger.info({ op: 'warm', project: project.id, built: p.built, failed: p.failed, ms: Date.now() - started }, 'warm finished'))
-          .catch((err: unknown) => logger.error({ op: 'warm', project: project.id, ...errorLogFields(err) }, 'warm failed'))
-          .finally(() => warming.delete(key));
-        warming.set(key, job);
-      }
-      res.status(202).type('application/json').send(JSON.stringify({ status: running ? 'running' : 'started' }));
-    },
-  );
+  router.post(`${GO_PROXY_BASE}/-/warm`, createAuth({ projects, authenticate, canRead, logger }), function warmProject(_req, res) {
+    const { project, principal } = authorizedRequest(res);
+    if (!principal) throw new UnauthenticatedError();
+    // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
+    if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
+    const key = `${project.id}`;
+    const running = warming.has(key);
+    if (!running) {
+      const started = Date.now();
+      const job = services
+        .warm(project)
+        .then((p) =>
+          logger.info({ op: 'warm', project: project.id, built: p.built, failed: p.failed, ms: Date.now() - started }, 'warm finished'),
+        )
+        .catch((err: unknown) => logger.error({ op: 'warm', project: project.id, ...errorLogFields(err) }, 'warm failed'))
+        .finally(() => warming.delete(key));
+      warming.set(key, job);
+    }
+    res
+      .status(202)
+      .type('application/json')
+      .send(JSON.stringify({ status: running ? 'running' : 'started' }));
+  });
   router.use(createErrorHandler({ logger }));
   return router;
 }

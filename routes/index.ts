@@ -3,9 +3,33 @@
  * Mount `createGoProxyRouter` in an Express 5 app, or run `startServer` with a config file.
  */
 
-// Mounted: the router, its options and the hook contract a host implements.
-export { createGoProxyRouter, GO_PROXY_BASE, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from './go-proxy.js';
-export type { GoProxyRouterOptions } from './go-proxy-options.js';
+export type { ParseConfigOptions, ProjectConfig, ServerConfig, TokenConfig, UserConfig } from '../src/config.js';
+export { loadServerConfig, parseServerConfig } from '../src/config.js';
+export type { ConfigPrincipal, ConfigProjectStore, ConfigTokenStore, ConfigTokenStoreOptions } from '../src/config-stores.js';
+export {
+  createConfigProjectStore,
+  createConfigTokenStore,
+  createPersonalAccessToken,
+  tokenSha256,
+} from '../src/config-stores.js';
+export type { ErrorCode, ErrorKind } from '../src/errors.js';
+// Errors a host may meet: thrown by hooks it calls, or by factories given bad options.
+export {
+  ConfigError,
+  ForbiddenError,
+  InternalError,
+  InvalidRequestError,
+  NotFoundError,
+  ProxyError,
+  UnauthenticatedError,
+} from '../src/errors.js';
+export type { LogFn, Logger } from '../src/logger.js';
+export type { ModuleService, ModuleZip, RevInfo } from '../src/service/module-service.js';
+export type { CacheOptions } from '../src/service/options.js';
+export { CACHE_DEFAULTS } from '../src/service/options.js';
+export type { ProjectServices, ProjectServicesOptions, ServedProject } from '../src/service/project-services.js';
+// Module services, to share caches between routers or to warm them.
+export { createProjectServices } from '../src/service/project-services.js';
 export type {
   Authenticate,
   CanRead,
@@ -17,37 +41,10 @@ export type {
   TokenStore,
   Visibility,
 } from '../src/service/stores.js';
-export type { Logger, LogFn } from '../src/logger.js';
-
-// Module services, to share caches between routers or to warm them.
-export { createProjectServices } from '../src/service/project-services.js';
-export type { ProjectServices, ProjectServicesOptions, ServedProject } from '../src/service/project-services.js';
-export { CACHE_DEFAULTS } from '../src/service/options.js';
-export type { CacheOptions } from '../src/service/options.js';
-export type { ModuleService, ModuleZip, RevInfo } from '../src/service/module-service.js';
 export type { WarmProgress } from '../src/service/warm.js';
-
+// Mounted: the router, its options and the hook contract a host implements.
+export { createGoProxyRouter, GO_PROXY_BASE, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from './go-proxy.js';
+export type { GoProxyRouterOptions } from './go-proxy-options.js';
+export type { AppOptions, RunningServer, StartOptions } from './server.js';
 // Standalone: the config file, the config-backed stores and the server.
 export { createApp, startServer } from './server.js';
-export type { AppOptions, RunningServer, StartOptions } from './server.js';
-export { loadServerConfig, parseServerConfig } from '../src/config.js';
-export type { ParseConfigOptions, ProjectConfig, ServerConfig, TokenConfig, UserConfig } from '../src/config.js';
-export {
-  createConfigProjectStore,
-  createConfigTokenStore,
-  createPersonalAccessToken,
-  tokenSha256,
-} from '../src/config-stores.js';
-export type { ConfigPrincipal, ConfigProjectStore, ConfigTokenStore, ConfigTokenStoreOptions } from '../src/config-stores.js';
-
-// Errors a host may meet: thrown by hooks it calls, or by factories given bad options.
-export {
-  ConfigError,
-  ForbiddenError,
-  InternalError,
-  InvalidRequestError,
-  NotFoundError,
-  ProxyError,
-  UnauthenticatedError,
-} from '../src/errors.js';
-export type { ErrorCode, ErrorKind } from '../src/errors.js';

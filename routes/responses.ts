@@ -4,8 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { ModuleZip, RevInfo } from '../src/service/module-service.js';
 import type { ProxyRequest } from '../src/service/proxy-path.js';
-import { canonicalVersion } from '../src/xmod/module-path.js';
 import type { Visibility } from '../src/service/stores.js';
+import { canonicalVersion } from '../src/xmod/module-path.js';
 
 /**
  * Response policy for the GOPROXY routes: content types, validators, cache headers, HEAD and
@@ -121,7 +121,8 @@ function firstBytes(stream: Readable): Promise<void> {
     const onReady = (): void => settle();
     const onError = (err: Error): void => settle(err);
     // Destroyed without an error (an abort): nothing more will come.
-    const onClose = (): void => settle(Object.assign(new Error('zip stream closed before any data'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    const onClose = (): void =>
+      settle(Object.assign(new Error('zip stream closed before any data'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     stream.once('readable', onReady);
     stream.once('error', onError);
     stream.once('close', onClose);

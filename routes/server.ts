@@ -7,10 +7,10 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
+import { createConfigProjectStore, createConfigTokenStore } from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
-import { type ProjectServices, createProjectServices } from '../src/service/project-services.js';
-import { createConfigProjectStore, createConfigTokenStore } from '../src/config-stores.js';
+import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import { createGoProxyRouter } from './go-proxy.js';
 
 export interface AppOptions {
@@ -78,8 +78,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const logger = options.logger ?? silentLogger;
   const ownsServices = !options.services;
   const services =
-    options.services ??
-    createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+    options.services ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
 
   const unavailableProjects = await checkRepositories(config, services, logger);
   const app = createApp(config, { logger, services, ...(options.now && { now: options.now }) });

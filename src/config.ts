@@ -15,10 +15,7 @@ import { parseOrThrow } from './support/zod-errors.js';
 /** A project's full path, "group/sub/project": two or more GitLab path segments. */
 const ProjectFullPath = z
   .string()
-  .regex(
-    /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/,
-    'expected a full path such as "group/sub/project"',
-  );
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/, 'expected a full path such as "group/sub/project"');
 
 const Visibility = z.enum(VISIBILITIES);
 
@@ -59,7 +56,7 @@ const TokenConfigSchema = z.strictObject({
   /** SHA-256 digest of the token, 64 hex digits; the token itself is never stored. */
   sha256: z
     .string()
-    .regex(/^[0-9a-fA-F]{64}$/, 'expected the 64 hex digits of the token\'s SHA-256 digest')
+    .regex(/^[0-9a-fA-F]{64}$/, "expected the 64 hex digits of the token's SHA-256 digest")
     .transform((hex) => hex.toLowerCase()),
   /** The token's scopes; the proxy needs `api` or `read_api`. */
   scopes: z.array(TokenScope).min(1),

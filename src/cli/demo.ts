@@ -119,7 +119,12 @@ func TestGreet(t *testing.T) {
 }
 `;
   return [
-    { time: 1704880800, message: 'First version', files: { 'go.mod': goMod, [`${name}.go`]: hello }, tag: { name: 'v1.0.0', annotated: false } },
+    {
+      time: 1704880800,
+      message: 'First version',
+      files: { 'go.mod': goMod, [`${name}.go`]: hello },
+      tag: { name: 'v1.0.0', annotated: false },
+    },
     {
       time: 1707559200,
       message: 'Add Greet',

@@ -3,14 +3,14 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type ServerConfig, TOKEN_SCOPES, loadServerConfig } from '../config.js';
+import { type RunningServer, startServer, withGitdirs } from '../../routes/server.js';
+import { loadServerConfig, type ServerConfig, TOKEN_SCOPES } from '../config.js';
+import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../config-stores.js';
 import { ProxyError } from '../errors.js';
 import type { LogFn, Logger } from '../logger.js';
-import type { WarmProgress } from '../service/warm.js';
 import { createProjectServices } from '../service/project-services.js';
-import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../config-stores.js';
+import type { WarmProgress } from '../service/warm.js';
 import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
-import { type RunningServer, startServer, withGitdirs } from '../../routes/server.js';
 
 /**
  * The `gitlab-go-proxy` command: `serve` (standalone server, or the built-in demo without
@@ -94,7 +94,8 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
 
   const server = await startServer(config, { logger });
   io.out.write(`gitlab-go-proxy listening on ${server.url}\n`);
-  if (demo) io.out.write(demoInstructions(server.url, demo.token, demo.created, path.relative(process.cwd(), path.dirname(demo.configFile))));
+  if (demo)
+    io.out.write(demoInstructions(server.url, demo.token, demo.created, path.relative(process.cwd(), path.dirname(demo.configFile))));
   await untilSignal(server, io);
   return 0;
 }
@@ -160,7 +161,9 @@ async function warm(args: readonly string[], io: CliIo): Promise<number> {
       } catch (err) {
         failed += 1;
         // The project id, not its repository path (see server.ts).
-        io.err.write(`project ${project.id}: cannot warm (${err instanceof ProxyError ? err.message : err instanceof Error ? err.name : 'error'})\n`);
+        io.err.write(
+          `project ${project.id}: cannot warm (${err instanceof ProxyError ? err.message : err instanceof Error ? err.name : 'error'})\n`,
+        );
       }
     }
   } finally {
@@ -203,7 +206,10 @@ function tokenCreate(args: readonly string[], io: CliIo): number {
   if (values.expires !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(values.expires)) {
     throw new UsageError('--expires must be a date such as 2027-01-01');
   }
-  const scopeList = values.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopeList = values.scopes
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (scopeList.length === 0 || !scopeList.every((s) => TOKEN_SCOPES.includes(s))) {
     throw new UsageError(`--scopes: expected GitLab scope names such as read_api or api, got "${values.scopes}"`);
   }

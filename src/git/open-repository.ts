@@ -2,12 +2,12 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError } from '../errors.js';
 import { LruCache } from '../support/lru-cache.js';
+import { createYielder } from '../support/yielder.js';
 import { isOid, parseCommit, parseTag, parseTree } from './objects.js';
 import { createPackObjectStore, type PackObjectStore } from './pack-object-store.js';
 import { createRefReader, type RefReader } from './refs.js';
 import type { GitRepository, OpenRepositoryOptions } from './repository.js';
 import type { AnnotatedTag, Commit, GitObject, ObjectStore, ObjectType, RefSnapshot, TreeEntry } from './types.js';
-import { createYielder } from '../support/yielder.js';
 
 /** Commits whose parent lists are remembered for ancestry walks. */
 const PARENT_CACHE_ENTRIES = 200_000;
@@ -28,12 +28,22 @@ export async function openGitRepository(path: string, options: OpenRepositoryOpt
     // An injected store need not list ids by prefix; the pack reader's indexes can, without reading packs.
     let prefixStore: Promise<PackObjectStore> | undefined;
     const prefixes = (): Promise<PackObjectStore> => (prefixStore ??= createPackObjectStore(gitdir, { cacheBytes: 0 }));
-    return new Repository(objects, createRefReader(gitdir, objects), async (prefix) => (await prefixes()).findByPrefix(prefix), async () => {
-      await Promise.all([objects.close(), prefixStore?.then((s) => s.close())]);
-    });
+    return new Repository(
+      objects,
+      createRefReader(gitdir, objects),
+      async (prefix) => (await prefixes()).findByPrefix(prefix),
+      async () => {
+        await Promise.all([objects.close(), prefixStore?.then((s) => s.close())]);
+      },
+    );
   }
   const objects = await createPackObjectStore(gitdir, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
-  return new Repository(objects, createRefReader(gitdir, objects), (prefix) => objects.findByPrefix(prefix), () => objects.close());
+  return new Repository(
+    objects,
+    createRefReader(gitdir, objects),
+    (prefix) => objects.findByPrefix(prefix),
+    () => objects.close(),
+  );
 }
 
 async function isDirectory(path: string): Promise<boolean> {

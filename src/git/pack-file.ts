@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { inflate, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { InternalError } from '../errors.js';

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError } from '../errors.js';
-import { createYielder } from '../support/yielder.js';
 import { LruCache } from '../support/lru-cache.js';
-import { LooseObjects, isMissing } from './loose-objects.js';
+import { createYielder } from '../support/yielder.js';
+import { isMissing, LooseObjects } from './loose-objects.js';
 import { EMPTY_TREE_OID, isOid } from './objects.js';
 import { applyDeltaYielding, readDeltaSizes } from './pack-delta.js';
 import { PackDirectory } from './pack-directory.js';

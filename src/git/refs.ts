@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coalesce } from '../support/coalesce.js';
@@ -81,11 +82,7 @@ async function readRefs(
   objects: ObjectStore,
   oldPeels: ReadonlyMap<string, string>,
 ): Promise<{ snapshot: RefSnapshot; dirs: string[]; peels: Map<string, string> }> {
-  const [packed, loose, headText] = await Promise.all([
-    readPackedRefs(gitdir),
-    readLooseRefs(gitdir),
-    readOptional(join(gitdir, 'HEAD')),
-  ]);
+  const [packed, loose, headText] = await Promise.all([readPackedRefs(gitdir), readLooseRefs(gitdir), readOptional(join(gitdir, 'HEAD'))]);
 
   // Loose refs override packed ones; a symbolic loose ref is resolved against the merged view.
   const direct = new Map<string, string>();
@@ -124,7 +121,7 @@ async function readRefs(
   let headBranch: string | null = null;
   let head: string | null = null;
   const headValue = headText?.trim();
-  if (headValue !== undefined && headValue.startsWith('ref: ')) {
+  if (headValue?.startsWith('ref: ')) {
     const target = headValue.slice(5).trim();
     if (target.startsWith('refs/heads/')) {
       head = branches.get(target.slice(11)) ?? null;
@@ -222,7 +219,7 @@ async function readLooseRefs(gitdir: string): Promise<{ refs: Map<string, string
   const refs = new Map<string, string>();
   const dirs: string[] = [];
   async function walk(dir: string): Promise<void> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(join(gitdir, dir), { withFileTypes: true });
     } catch (err) {

@@ -36,14 +36,6 @@ export interface AnnotatedTag {
   type: ObjectType;
 }
 
-export const enum FileMode {
-  Tree = 0o040000,
-  Blob = 0o100644,
-  Executable = 0o100755,
-  Symlink = 0o120000,
-  Gitlink = 0o160000,
-}
-
 export interface TreeEntry {
   /** Numeric mode as stored in the tree (e.g. 0o100644, 0o040000). */
   mode: number;

@@ -186,7 +186,12 @@ export class CodeHost {
    * definitive. Only when none is found does it fetch everything and consider every tag merged
    * into the commit.
    */
-  async recentTag(info: CodeRevInfo, prefix: string, allowed: (tag: string) => boolean, compare: (a: string, b: string) => number): Promise<string> {
+  async recentTag(
+    info: CodeRevInfo,
+    prefix: string,
+    allowed: (tag: string) => boolean,
+    compare: (a: string, b: string) => number,
+  ): Promise<string> {
     const pick = (names: Iterable<string>): string => {
       let highest = '';
       for (const name of names) {

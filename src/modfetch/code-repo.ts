@@ -1,9 +1,9 @@
-import { CodeHost, type CodeRevInfo } from './code-host.js';
 import { NotFoundError, UnknownRevisionError } from '../errors.js';
-import { modulePath as goModModulePath, retractions, isRetracted as inRetractions } from '../xmod/modfile.js';
+import { modulePath as goModModulePath, isRetracted as inRetractions, retractions } from '../xmod/modfile.js';
 import * as module from '../xmod/module-path.js';
 import * as pseudo from '../xmod/pseudo-version.js';
 import * as semver from '../xmod/semver.js';
+import type { CodeHost, CodeRevInfo } from './code-host.js';
 
 /**
  * Go's `modfetch.codeRepo` (cmd/go/internal/modfetch/coderepo.go, Go 1.19) over a CodeHost:

@@ -1,12 +1,12 @@
-import { isBlobMode, type CodeHost } from './code-host.js';
 import { NotFoundError } from '../errors.js';
-import type { LruCache } from '../support/lru-cache.js';
-import { createYielder } from '../support/yielder.js';
-import { applyArchiveFilter, type ArchiveFilter } from '../git/archive/archive-filter.js';
+import { type ArchiveFilter, applyArchiveFilter } from '../git/archive/archive-filter.js';
 import { AttributeScope } from '../git/archive/attributes.js';
 import type { TreeEntry } from '../git/types.js';
+import type { LruCache } from '../support/lru-cache.js';
+import { createYielder } from '../support/yielder.js';
 import { goVersion } from '../xmod/modfile.js';
 import { checkZipFilesAsync, type ZipCandidate } from '../xmod/zip-check.js';
+import { type CodeHost, isBlobMode } from './code-host.js';
 
 /**
  * What direct mode's `(*codeRepo).Zip` puts in a module zip: `git archive` of the commit (with
@@ -124,7 +124,14 @@ export async function planModuleZip(
     // `git cat-file blob <commit>:LICENSE`: the raw blob, no conversion; a symlink gives its target text.
     const license = rootEntries.find((e) => e.name === 'LICENSE');
     if (license && isBlobMode(license.mode)) {
-      candidates.push({ path: 'LICENSE', kind: 'file', size: await repo.blobSize(license.oid), oid: license.oid, filter: null, invalidUtf8: false });
+      candidates.push({
+        path: 'LICENSE',
+        kind: 'file',
+        size: await repo.blobSize(license.oid),
+        oid: license.oid,
+        filter: null,
+        invalidUtf8: false,
+      });
     }
   }
 

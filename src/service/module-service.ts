@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CodeHost } from '../modfetch/code-host.js';
-import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { errorLogFields, InternalError, isAbort, NotFoundError, toProxyError } from '../errors.js';
 import type { GitRepository } from '../git/repository.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import * as modulePath from '../xmod/module-path.js';
+import { CodeHost } from '../modfetch/code-host.js';
+import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
+import { LruCache } from '../support/lru-cache.js';
+import * as modulePath from '../xmod/module-path.js';
+import type { ZipCache } from '../zip/cache.js';
+import { createNativeZipStream, type NativeZipEntry } from '../zip/writer.js';
 import { CACHE_DEFAULTS } from './options.js';
 import type { VersionPins } from './version-pins.js';
-import { createNativeZipStream, type NativeZipEntry } from '../zip/writer.js';
-import type { ZipCache } from '../zip/cache.js';
-import { LruCache } from '../support/lru-cache.js';
 
 /** The `.info` / `@latest` body, Go's `modfetch.RevInfo`. */
 export interface RevInfo {
@@ -139,10 +139,15 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   }
 
   /** A canonical version: pinned to the commit it was first served from. */
-  async function resolveCanonical(path: string, version: string, pinned: ResolvedVersion | null): Promise<{ repo: CodeRepo; resolved: ResolvedVersion }> {
+  async function resolveCanonical(
+    path: string,
+    version: string,
+    pinned: ResolvedVersion | null,
+  ): Promise<{ repo: CodeRepo; resolved: ResolvedVersion }> {
     const repo = await codeRepo(path);
     if (pinned) return { repo, resolved: pinned };
-    if (!isCanonicalFor(path, version)) throw new NotFoundError(`${path}@${version}: invalid version: not a canonical version for this module`);
+    if (!isCanonicalFor(path, version))
+      throw new NotFoundError(`${path}@${version}: invalid version: not a canonical version for this module`);
     const resolved = await repo.stat(version);
     if (resolved.version !== version) {
       throw new NotFoundError(`${path}@${version}: invalid version: resolves to version ${resolved.version}`);

@@ -7,7 +7,7 @@ import { ZipCache } from '../zip/cache.js';
 import { createModuleService, type ModuleService } from './module-service.js';
 import { CACHE_DEFAULTS, type CacheOptions, CacheOptionsSchema, ModulePrefix } from './options.js';
 import { createDiskPins, createMemoryPins } from './version-pins.js';
-import { modulePathsFromTags, warmModules, type WarmProgress } from './warm.js';
+import { modulePathsFromTags, type WarmProgress, warmModules } from './warm.js';
 
 /** What the proxy needs to know about a project to serve its modules. */
 export interface ServedProject {

@@ -54,10 +54,10 @@ function decodeSegment(segment: string): string {
   return decoded;
 }
 
-function decodeCase(unescape: (escaped: string) => string, escaped: string, what: string): string {
+function decodeCase(decode: (escaped: string) => string, escaped: string, what: string): string {
   let result: string;
   try {
-    result = unescape(escaped);
+    result = decode(escaped);
   } catch (err) {
     // Go's messages quote only the client's own input.
     throw toProxyError(err, { as: 'invalid', prefix: 'bad request: ', op: 'proxy-path' });

@@ -2,9 +2,9 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isNotFound } from '../errors.js';
 import type { RefSnapshot } from '../git/types.js';
-import type { ModuleService } from './module-service.js';
 import { isPseudoVersion } from '../xmod/pseudo-version.js';
 import * as semver from '../xmod/semver.js';
+import type { ModuleService } from './module-service.js';
 
 /**
  * Warming builds, ahead of the first `go get`, every cache entry a project's tags imply: the

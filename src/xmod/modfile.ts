@@ -12,7 +12,7 @@
  * Input bytes are decoded as UTF-8 with replacement characters and without stripping a BOM, so
  * that a BOM stays an "unexpected input character", as in Go.
  */
-import { goQuote, goQuoteRune, InvalidVersionError, checkPathMajor, canonicalVersion, splitPathVersion } from './module-path.js';
+import { canonicalVersion, checkPathMajor, goQuoteRune, InvalidVersionError, splitPathVersion } from './module-path.js';
 import * as semver from './semver.js';
 import { isPrint, isSpace } from './unicode-fold.js';
 
@@ -538,9 +538,7 @@ class Input {
           this.lex();
           break;
         case T_EOF:
-          return this.error(
-            `syntax error (unterminated block started at ${this.filename}:${start.line}:${start.lineRune})`,
-          );
+          return this.error(`syntax error (unterminated block started at ${this.filename}:${start.line}:${start.lineRune})`);
         case RPAREN:
           this.lex();
           if (!isEOL(this.peek())) {

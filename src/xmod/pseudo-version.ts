@@ -5,8 +5,7 @@
 import { goQuote, InvalidVersionError } from './module-path.js';
 import * as semver from './semver.js';
 
-const PSEUDO_VERSION_RE =
-  /^v[0-9]+\.(0\.0-|\d+\.\d+-([^+]*\.)?0\.)\d{14}-[A-Za-z0-9]+(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+const PSEUDO_VERSION_RE = /^v[0-9]+\.(0\.0-|\d+\.\d+-([^+]*\.)?0\.)\d{14}-[A-Za-z0-9]+(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');

@@ -1,12 +1,12 @@
 import { EventEmitter, once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { errorLogFields, ProxyError, toProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { errorLogFields, ProxyError, toProxyError } from '../errors.js';
 
 /**
  * On-disk cache of module zips. A zip is immutable for its key (commit, module path, version,
@@ -147,7 +147,8 @@ export class ZipCache {
         flight.emit('progress');
         // Name and code only: fs errors carry file paths, which never go into a log line.
         // The build's own stream logs its failure; a disk error is this cache's to report.
-        if (!flight.abort.signal.aborted && !(err instanceof ProxyError)) this.logger.error({ op: 'zip-cache', ...errorLogFields(err) }, 'zip cache write failed');
+        if (!flight.abort.signal.aborted && !(err instanceof ProxyError))
+          this.logger.error({ op: 'zip-cache', ...errorLogFields(err) }, 'zip cache write failed');
         await handle?.close().catch(() => undefined);
         await rm(flight.tmpPath, { force: true });
       } finally {
@@ -241,4 +242,3 @@ class CountingFileSink extends Writable {
     );
   }
 }
-

@@ -66,7 +66,9 @@ interface Thread {
 }
 
 function deflateInThreadpool(job: Job): void {
-  zlib.deflateRaw(job.input, { level: job.level }, (err, out) => (err ? job.reject(err) : job.resolve(out.length < job.input.length ? out : null)));
+  zlib.deflateRaw(job.input, { level: job.level }, (err, out) =>
+    err ? job.reject(err) : job.resolve(out.length < job.input.length ? out : null),
+  );
 }
 
 /** A batch is sent as soon as it holds this many bytes; smaller ones go at the end of the turn. */
@@ -94,7 +96,8 @@ export class DeflatePool {
     this.idleMs = options.idleMs ?? 5000;
     this.workerUrl = options.workerUrl ?? new URL('./deflate-worker.js', import.meta.url);
     if (!Number.isInteger(this.size) || this.size < 1) throw new ConfigError(`deflate pool: threads must be ≥ 1, got ${this.size}`);
-    if (!Number.isInteger(this.nice) || this.nice < -20 || this.nice > 19) throw new ConfigError(`deflate pool: nice must be -20–19, got ${this.nice}`);
+    if (!Number.isInteger(this.nice) || this.nice < -20 || this.nice > 19)
+      throw new ConfigError(`deflate pool: nice must be -20–19, got ${this.nice}`);
     if (!(this.idleMs >= 0)) throw new ConfigError(`deflate pool: idleMs must be ≥ 0, got ${this.idleMs}`);
   }
 

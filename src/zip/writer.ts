@@ -12,9 +12,9 @@
  */
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { type DeflatePool, sharedDeflatePool } from './deflate-pool.js';
-import { createYielder } from '../support/yielder.js';
 import { ConfigError, InternalError, ProxyError } from '../errors.js';
+import { createYielder } from '../support/yielder.js';
+import { type DeflatePool, sharedDeflatePool } from './deflate-pool.js';
 
 /**
  * One entry of a zip being streamed; its bytes are read only when the writer reaches it. `read`
@@ -267,7 +267,9 @@ export function createNativeZipStream(entries: readonly NativeZipEntry[], option
   function fail(entry: NativeZipEntry, err: unknown): void {
     if (work.signal.aborted) return;
     // Keeps a reader's own kind (a missing object is a broken repository, not a 404).
-    stream.destroy(err instanceof ProxyError ? err : new InternalError(`zip: cannot read entry ${entry.name}`, { cause: err, op: 'zip.read' }));
+    stream.destroy(
+      err instanceof ProxyError ? err : new InternalError(`zip: cannot read entry ${entry.name}`, { cause: err, op: 'zip.read' }),
+    );
   }
 
   function hasRoom(): boolean {
@@ -298,13 +300,16 @@ export function createNativeZipStream(entries: readonly NativeZipEntry[], option
       // The hint may be missing or wrong; from here on count what is really held.
       bytesInFlight += input.length - slot.bytes;
       slot.bytes = input.length;
-      compress(slot, input).then((result) => {
-        if (work.signal.aborted) return;
-        bytesInFlight += result.data.length - slot.bytes;
-        slot.bytes = result.data.length;
-        slot.result = result;
-        pump();
-      }, (err: unknown) => fail(entry, err));
+      compress(slot, input).then(
+        (result) => {
+          if (work.signal.aborted) return;
+          bytesInFlight += result.data.length - slot.bytes;
+          slot.bytes = result.data.length;
+          slot.result = result;
+          pump();
+        },
+        (err: unknown) => fail(entry, err),
+      );
     }
   }
 

@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import { openGitRepository } from '../../src/git/open-repository.js';
 import type { GitRepository } from '../../src/git/repository.js';
 import { createModuleService, type ModuleService } from '../../src/service/module-service.js';
-import { readerOptions, type ObjectReaderKind } from '../helpers/isomorphic-git-object-store.js';
 import { createMemoryPins } from '../../src/service/version-pins.js';
+import { type ObjectReaderKind, readerOptions } from '../helpers/isomorphic-git-object-store.js';
 
 export type WorkerTask =
   | { op: 'list'; gitdir: string; codeRoot: string; modulePath: string; reader: ObjectReaderKind; warm: number }
@@ -42,7 +42,11 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-async function openService(gitdir: string, codeRoot: string, reader: ObjectReaderKind): Promise<{ repo: GitRepository; service: ModuleService }> {
+async function openService(
+  gitdir: string,
+  codeRoot: string,
+  reader: ObjectReaderKind,
+): Promise<{ repo: GitRepository; service: ModuleService }> {
   const repo = await openGitRepository(gitdir, readerOptions(reader));
   const service = createModuleService({ repository: repo, codeRoot, pins: createMemoryPins() });
   return { repo, service };

@@ -5,10 +5,10 @@
  *   node dist/test/bench/git-read-smoke.js [files=2000] [commits=20]
  */
 import { performance } from 'node:perf_hooks';
-import { createIsomorphicGitObjectStore } from '../helpers/isomorphic-git-object-store.js';
 import { createPackObjectStore } from '../../src/git/pack-object-store.js';
 import type { ObjectStore } from '../../src/git/types.js';
 import { BASE_TIME, catObjects, createSandbox, fastImport, pseudoText } from '../helpers/git-sample-repos.js';
+import { createIsomorphicGitObjectStore } from '../helpers/isomorphic-git-object-store.js';
 
 const files = Number(process.argv[2] ?? 2000);
 const commits = Number(process.argv[3] ?? 20);
@@ -52,7 +52,9 @@ async function main(): Promise<void> {
     const oids = repo.text(['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']).split('\n');
     start = performance.now();
     catObjects(repo, oids);
-    console.log(`${'git cat-file'.padEnd(16)} ${'batch'.padEnd(7)} ${(performance.now() - start).toFixed(0).padStart(7)} ms  (${oids.length} objects)`);
+    console.log(
+      `${'git cat-file'.padEnd(16)} ${'batch'.padEnd(7)} ${(performance.now() - start).toFixed(0).padStart(7)} ms  (${oids.length} objects)`,
+    );
     await timeStore('pack', () => createPackObjectStore(repo.gitdir), oids);
     await timeStore('isomorphic-git', () => createIsomorphicGitObjectStore(repo.gitdir), oids);
   } finally {

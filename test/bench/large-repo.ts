@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanGitEnv, run } from '../helpers/fixtures.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -47,7 +47,15 @@ export interface LargeRepo {
   /** An older root version, for a second cache-miss zip in the same server. */
   older: string;
   nested: NestedModule[];
-  stats: { commits: number; tags: number; annotatedTags: number; otherRefs: number; filesAtTip: number; bytesAtTip: number; looseCommits: number };
+  stats: {
+    commits: number;
+    tags: number;
+    annotatedTags: number;
+    otherRefs: number;
+    filesAtTip: number;
+    bytesAtTip: number;
+    looseCommits: number;
+  };
   /** Seconds the build took (0 when reused). */
   buildSeconds: number;
 }
@@ -82,7 +90,6 @@ const NESTED = [
 
 const ASSET = 'assets/bundle.dat';
 
-
 class TextSource {
   private readonly lines: string[];
   constructor(private readonly rand: () => number) {
@@ -107,7 +114,26 @@ class TextSource {
   }
 
   private word(): string {
-    const syllables = ['ka', 're', 'to', 'mi', 'sa', 'lo', 'ver', 'in', 'dex', 'pro', 'ce', 'ss', 'han', 'dle', 'buf', 'fer', 'node', 'tree'];
+    const syllables = [
+      'ka',
+      're',
+      'to',
+      'mi',
+      'sa',
+      'lo',
+      'ver',
+      'in',
+      'dex',
+      'pro',
+      'ce',
+      'ss',
+      'han',
+      'dle',
+      'buf',
+      'fer',
+      'node',
+      'tree',
+    ];
     let w = '';
     const n = 2 + Math.floor(this.rand() * 3);
     for (let i = 0; i < n; i++) w += syllables[Math.floor(this.rand() * syllables.length)]!;
@@ -219,7 +245,11 @@ export async function ensureLargeRepo(options: LargeRepoOptions): Promise<LargeR
   const rand = seededRandom(SHAPE.seed);
   const text = new TextSource(rand);
   const files = new Map<string, Buffer>();
-  const header = (path: string): string => `// Code generated for the benchmark: ${path}\n\npackage ${path.split('/').at(-2)!.replace(/[^a-z0-9]/g, '')}\n\n`;
+  const header = (path: string): string =>
+    `// Code generated for the benchmark: ${path}\n\npackage ${path
+      .split('/')
+      .at(-2)!
+      .replace(/[^a-z0-9]/g, '')}\n\n`;
 
   // The tree at the first commit.
   for (let t = 0; t < SHAPE.topDirs; t++) {
@@ -247,7 +277,12 @@ export async function ensureLargeRepo(options: LargeRepoOptions): Promise<LargeR
     }
   }
   files.set('go.mod', Buffer.from(`module ${MODULE_PATH}\n\ngo 1.19\n`));
-  files.set('LICENSE', Buffer.from('Copyright 2019 The Bench Authors. Permission is hereby granted, free of charge, to any person obtaining a copy of this software.\n'));
+  files.set(
+    'LICENSE',
+    Buffer.from(
+      'Copyright 2019 The Bench Authors. Permission is hereby granted, free of charge, to any person obtaining a copy of this software.\n',
+    ),
+  );
   files.set('README.md', Buffer.from('# large\n\nA generated repository for benchmarks.\n'));
   const paths = [...files.keys()].filter((p) => p.endsWith('.go') && !p.endsWith('go.mod'));
 
@@ -332,7 +367,10 @@ export async function ensureLargeRepo(options: LargeRepoOptions): Promise<LargeR
   log('repacking into one pack (git repack -a -d -f --depth=50 --window=10)…');
   // Random assets never delta; skipping the search keeps the build in minutes.
   await writeFile(join(building, 'info', 'attributes'), '*.dat -delta\n');
-  await run('git', ['-c', 'pack.writeReverseIndex=true', 'repack', '-a', '-d', '-f', '-q', '--depth=50', '--window=10'], { env, cwd: building });
+  await run('git', ['-c', 'pack.writeReverseIndex=true', 'repack', '-a', '-d', '-f', '-q', '--depth=50', '--window=10'], {
+    env,
+    cwd: building,
+  });
   await run('git', ['pack-refs', '--all', '--prune'], { env, cwd: building });
 
   log(`writing the last ${SHAPE.looseCommits} commits as loose objects…`);
@@ -353,7 +391,10 @@ export async function ensureLargeRepo(options: LargeRepoOptions): Promise<LargeR
   }
   await run('git', ['symbolic-ref', 'HEAD', 'refs/heads/main'], { env, cwd: building });
 
-  const rootVersions = tags.filter((t) => !t.name.includes('/')).map((t) => t.name).sort(semverCompare);
+  const rootVersions = tags
+    .filter((t) => !t.name.includes('/'))
+    .map((t) => t.name)
+    .sort(semverCompare);
   const latestFiles = [...files.keys()].filter((p) => !NESTED.some((n) => p.startsWith(`${n.dir}/`)));
   const manifest: LargeRepo = {
     gitdir,
@@ -365,7 +406,11 @@ export async function ensureLargeRepo(options: LargeRepoOptions): Promise<LargeR
     nested: NESTED.map((n) => ({
       dir: n.dir,
       modulePath: `${MODULE_PATH}/${n.dir}`,
-      latest: tags.filter((t) => t.name.startsWith(`${n.dir}/`)).map((t) => t.name.slice(n.dir.length + 1)).sort(semverCompare).at(-1)!,
+      latest: tags
+        .filter((t) => t.name.startsWith(`${n.dir}/`))
+        .map((t) => t.name.slice(n.dir.length + 1))
+        .sort(semverCompare)
+        .at(-1)!,
     })),
     stats: {
       commits: SHAPE.commits,

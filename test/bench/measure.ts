@@ -4,7 +4,7 @@
  * and the statistics the report prints.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +62,12 @@ export async function timeCommand(
 }
 
 /** Mean wall time of `n` back-to-back runs (for commands that take milliseconds); RSS of the last. */
-export async function timeCommandMean(cmd: string, args: string[], n: number, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandFigures> {
+export async function timeCommandMean(
+  cmd: string,
+  args: string[],
+  n: number,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandFigures> {
   let wall = 0;
   let cpu = 0;
   let last: CommandFigures | null = null;

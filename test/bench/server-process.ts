@@ -3,9 +3,9 @@
  * so that RSS and CPU read from /proc are the server's own, and a small HTTP client that times a
  * whole response.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,7 +54,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   });
   children.add(child);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  exited.then(() => children.delete(child), () => undefined);
+  exited.then(
+    () => children.delete(child),
+    () => undefined,
+  );
   const output: string[] = [];
   const origin = await new Promise<string>((resolveOrigin, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${output.join('')}`)), 30_000);
@@ -114,7 +117,13 @@ export function timedGet(url: string, keepBody = false): Promise<Timed> {
         if (keepBody) chunks.push(d);
       });
       res.on('end', () =>
-        resolveTimed({ status: res.statusCode ?? 0, bytes, ms: performance.now() - t0, headersMs, body: keepBody ? Buffer.concat(chunks) : null }),
+        resolveTimed({
+          status: res.statusCode ?? 0,
+          bytes,
+          ms: performance.now() - t0,
+          headersMs,
+          body: keepBody ? Buffer.concat(chunks) : null,
+        }),
       );
       res.on('error', reject);
     });

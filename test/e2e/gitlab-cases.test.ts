@@ -23,19 +23,19 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createFixtureWorld, type BuiltRepo, type CommitSpec, type FixtureWorld, type TreeSpec } from '../helpers/fixtures.js';
+import { type BuiltRepo, type CommitSpec, createFixtureWorld, type FixtureWorld, type TreeSpec } from '../helpers/fixtures.js';
 import {
   createSelfSignedCert,
-  diffDownloads,
   DIRECT,
+  type DownloadResult,
+  diffDownloads,
   GoClient,
+  type GoMode,
   goSkipReason,
   writeNetrc,
   zipFileNames,
-  type DownloadResult,
-  type GoMode,
 } from '../helpers/go-client.js';
-import { startProxy, type HttpResponse, type ProxyServer } from '../helpers/proxy-process.js';
+import { type HttpResponse, type ProxyServer, startProxy } from '../helpers/proxy-process.js';
 
 const skip = await goSkipReason();
 
@@ -106,7 +106,11 @@ describe("GitLab's go_proxy spec cases, adapted to Go's rules (gitlab-api.md §5
     });
   }
 
-  const listOf = (res: HttpResponse) => res.text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const listOf = (res: HttpResponse) =>
+    res.text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   const tail = () => `\n--- last server output ---\n${server.output().trim().split('\n').slice(-10).join('\n')}`;
 
   function assertStatus(res: HttpResponse, status: number | number[], what: string): void {
@@ -125,7 +129,11 @@ describe("GitLab's go_proxy spec cases, adapted to Go's rules (gitlab-api.md §5
   async function parity(id: number, query: string): Promise<{ direct: DownloadResult; proxy: DownloadResult }> {
     const pair = await go.compareWithDirect(query, projectMode(id));
     const diffs = diffDownloads(pair.direct, pair.proxy);
-    assert.deepEqual(diffs, [], `${query}: proxy differs from direct mode\n${diffs.join('\n')}\nproxy error: ${pair.proxy.Error ?? '-'}${tail()}`);
+    assert.deepEqual(
+      diffs,
+      [],
+      `${query}: proxy differs from direct mode\n${diffs.join('\n')}\nproxy error: ${pair.proxy.Error ?? '-'}${tail()}`,
+    );
     return pair;
   }
 
@@ -583,7 +591,7 @@ describe("GitLab's go_proxy spec cases, adapted to Go's rules (gitlab-api.md §5
   });
 
   describe('derived cases D1–D16 (gitlab-api.md §5, not in GitLab specs)', () => {
-    it('D1: @latest exists (GitLab: no route) and equals direct mode\'s answer for HEAD', async () => {
+    it("D1: @latest exists (GitLab: no route) and equals direct mode's answer for HEAD", async () => {
       // decisions.md: "plus <module>/@latest", because untagged modules fail otherwise.
       for (const module of [BASE_A, `${BASE_A}/v2`]) {
         const res = await api(ID.A, module, '@latest');
@@ -632,7 +640,7 @@ describe("GitLab's go_proxy spec cases, adapted to Go's rules (gitlab-api.md §5
       await parity(ID.A, `${BASE_A}@${version}`);
     });
 
-    it('D15: zip applies Go\'s rules: vendor/x/ and the symlink dropped, .gitignore kept, sub/ (nested module) dropped', async () => {
+    it("D15: zip applies Go's rules: vendor/x/ and the symlink dropped, .gitignore kept, sub/ (nested module) dropped", async () => {
       // GitLab keeps vendor/** and stores symlinks as files; Go drops both (checkFiles).
       const { proxy } = await parity(ID.E, `${BASE_E}@v1.0.0`);
       assert.deepEqual(zipFileNames(proxy), ['.gitignore', 'a.go', 'go.mod', 'vendor/modules.txt']);

@@ -20,26 +20,19 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  createFixtureWorld,
-  run,
-  type BuiltRepo,
-  type FixtureWorld,
-  type RepoSpec,
-  type TreeSpec,
-} from '../helpers/fixtures.js';
+import { type BuiltRepo, createFixtureWorld, type FixtureWorld, type RepoSpec, run, type TreeSpec } from '../helpers/fixtures.js';
 import {
   createSelfSignedCert,
-  diffDownloads,
   DIRECT,
+  type DownloadResult,
+  diffDownloads,
   GoClient,
+  type GoMode,
   goModHash,
   goSkipReason,
   zipFileNames,
-  type DownloadResult,
-  type GoMode,
 } from '../helpers/go-client.js';
-import { startProxy, startStubServer, type HttpResponse, type ProxyServer } from '../helpers/proxy-process.js';
+import { type HttpResponse, type ProxyServer, startProxy, startStubServer } from '../helpers/proxy-process.js';
 
 const skip = await goSkipReason();
 
@@ -142,13 +135,23 @@ const REPOS: RepoSpec[] = [
     ],
     branches: { 'v9.9.9': 'c4' },
   },
-  { name: 'notags', commits: [{ date: '2022-05-06T07:08:09+02:00', tree: { ...mod('github.com/testorg/notags'), 'n.go': 'package notags\n' } }] },
-  { name: 'notags2', commits: [{ date: '2022-05-06T07:08:09Z', tree: { ...mod('github.com/testorg/notags2/v2'), 'n.go': 'package notags\n' } }] },
+  {
+    name: 'notags',
+    commits: [{ date: '2022-05-06T07:08:09+02:00', tree: { ...mod('github.com/testorg/notags'), 'n.go': 'package notags\n' } }],
+  },
+  {
+    name: 'notags2',
+    commits: [{ date: '2022-05-06T07:08:09Z', tree: { ...mod('github.com/testorg/notags2/v2'), 'n.go': 'package notags\n' } }],
+  },
   {
     org: 'TestOrg',
     name: 'Upper',
     commits: [
-      { date: '2020-01-01T00:00:00Z', tags: ['v1.0.0-RC1', 'v1.0.0-rc1'], tree: { ...mod('github.com/TestOrg/Upper'), 'U.go': 'package upper\n' } },
+      {
+        date: '2020-01-01T00:00:00Z',
+        tags: ['v1.0.0-RC1', 'v1.0.0-rc1'],
+        tree: { ...mod('github.com/TestOrg/Upper'), 'U.go': 'package upper\n' },
+      },
       {
         date: '2020-01-02T03:04:05Z',
         branch: 'Feature',
@@ -171,8 +174,18 @@ const REPOS: RepoSpec[] = [
   {
     name: 'retr',
     commits: [
-      { label: 'A', date: '2021-01-01T00:00:00Z', tags: ['v1.0.0'], tree: { ...mod('github.com/testorg/retr'), 'r.go': 'package retr // A\n' } },
-      { label: 'B', date: '2021-01-02T00:00:00Z', tags: ['v1.1.0'], tree: { ...mod('github.com/testorg/retr'), 'r.go': 'package retr // B\n' } },
+      {
+        label: 'A',
+        date: '2021-01-01T00:00:00Z',
+        tags: ['v1.0.0'],
+        tree: { ...mod('github.com/testorg/retr'), 'r.go': 'package retr // A\n' },
+      },
+      {
+        label: 'B',
+        date: '2021-01-02T00:00:00Z',
+        tags: ['v1.1.0'],
+        tree: { ...mod('github.com/testorg/retr'), 'r.go': 'package retr // B\n' },
+      },
       {
         label: 'C',
         date: '2021-01-03T00:00:00Z',
@@ -309,7 +322,12 @@ const REPOS: RepoSpec[] = [
     name: 'pull',
     commits: [
       { date: '2021-10-01T00:00:00Z', tags: ['v1.0.0'], tree: { ...mod('github.com/testorg/pull'), 'p.go': 'package pull\n' } },
-      { date: '2021-10-02T00:00:00Z', branch: 'refs/pull/1/head', parents: ['c1'], tree: { ...mod('github.com/testorg/pull'), 'p.go': 'package pull // pr\n' } },
+      {
+        date: '2021-10-02T00:00:00Z',
+        branch: 'refs/pull/1/head',
+        parents: ['c1'],
+        tree: { ...mod('github.com/testorg/pull'), 'p.go': 'package pull // pr\n' },
+      },
     ],
   },
   { name: 'big', commits: [{ date: '2021-11-01T00:00:00Z', tags: ['v1.0.0'], tree: { 'go.mod': BIG_GO_MOD, 'b.go': 'package big\n' } }] },
@@ -409,7 +427,10 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
   async function listLines(modulePath: string): Promise<string[]> {
     const res = await raw(modulePath, '@v/list');
     assert.equal(res.status, 200, `${M(modulePath)} list: ${res.status} ${res.text}${tail()}`);
-    return res.text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    return res.text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   }
 
   before(async () => {
@@ -444,7 +465,9 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
   // ---------------------------------------------------------------------------------------------
   describe('Protocol / HTTP (cases 1–13)', () => {
     it('case 1: Upper list arrives as %21test%21org/%21upper and lists v1.0.0-RC1 and v1.0.0-rc1', async () => {
-      const res = await server.request(`/api/v4/projects/${projectOf('github.com/TestOrg/Upper')}/packages/go/github.com/%21test%21org/%21upper/@v/list`);
+      const res = await server.request(
+        `/api/v4/projects/${projectOf('github.com/TestOrg/Upper')}/packages/go/github.com/%21test%21org/%21upper/@v/list`,
+      );
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.text.split('\n').filter(Boolean), ['v1.0.0-RC1', 'v1.0.0-rc1']);
     });
@@ -546,7 +569,10 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
 
     it('case 13: a path that is not a module (mono/sub): list 200-empty or 404, @latest 404, never 5xx', async () => {
       const list = await raw('mono/sub', '@v/list');
-      assert.ok((list.status === 200 && list.text.trim() === '') || list.status === 404 || list.status === 410, `${list.status} ${list.text}`);
+      assert.ok(
+        (list.status === 200 && list.text.trim() === '') || list.status === 404 || list.status === 410,
+        `${list.status} ${list.text}`,
+      );
       await expectNotFound('mono/sub', '@latest');
       await expectNotFound('mono/sub', '@v/v1.0.0.info');
       await check('mono/sub', 'latest', { fails: true });
@@ -677,11 +703,7 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
         await check('pseudo', version, { fails: reason });
         await expectNotFound('pseudo', `@v/${version}.info`, reason);
       }
-      for (const version of [
-        `v1.0.1-0.20210104100000-${c4}`,
-        `v0.0.0-20210104100000-${c4}`,
-        `v1.1.0-rc.1.0.20210104100000-${c4}`,
-      ]) {
+      for (const version of [`v1.0.1-0.20210104100000-${c4}`, `v0.0.0-20210104100000-${c4}`, `v1.1.0-rc.1.0.20210104100000-${c4}`]) {
         await check('pseudo', version, { version });
       }
     });
@@ -714,7 +736,10 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
         files: ['.gitattributes', 'a.go', 'go.mod'],
       });
       assert.equal(proxy.mod?.toString(), 'module github.com/testorg/crlf\n\ngo 1.16\n');
-      assert.equal(proxy.zip?.get('github.com/testorg/crlf@v1.0.0/go.mod')?.toString(), 'module github.com/testorg/crlf\r\n\r\ngo 1.16\r\n');
+      assert.equal(
+        proxy.zip?.get('github.com/testorg/crlf@v1.0.0/go.mod')?.toString(),
+        'module github.com/testorg/crlf\r\n\r\ngo 1.16\r\n',
+      );
       const res = await raw('crlf', '@v/v1.0.0.mod');
       assert.equal(res.text, 'module github.com/testorg/crlf\n\ngo 1.16\n');
     });
@@ -735,8 +760,18 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
         sum: 'h1:gMnQE9ZP5yY/pIyUaXfrGXqrW5L2v5UgFM+I4AexU7M=',
         goModSum: 'h1:kp4xutX9N3x517S3A5QizefrYFA/Ny3s1O6QL9SOrQA=',
         files: [
-          '.gitattributes', 'LICENSE', 'a b.txt', 'a.go', 'crlf.txt', 'go.mod', 'ident.txt',
-          'ignored.txt', 'subst.txt', 'testdata/x.json', 'vendor/modules.txt', 'vendor/top.go',
+          '.gitattributes',
+          'LICENSE',
+          'a b.txt',
+          'a.go',
+          'crlf.txt',
+          'go.mod',
+          'ident.txt',
+          'ignored.txt',
+          'subst.txt',
+          'testdata/x.json',
+          'vendor/modules.txt',
+          'vendor/top.go',
         ],
       });
       const file = (n: string) => proxy.zip?.get(`github.com/testorg/basic@v1.0.0/${n}`)?.toString();
@@ -818,9 +853,29 @@ describe('go-modules.md §6 cases: real go through the proxy vs GOPROXY=direct (
   // ---------------------------------------------------------------------------------------------
   describe('go list -m -versions parity for every module', () => {
     const modules = [
-      'basic', 'mono', 'mono/sub/dir', 'mono/v2', 'mono/lic', 'noinc', 'pseudo', 'notags', 'notags2/v2',
-      'github.com/TestOrg/Upper', 'dates', 'retr', 'mis', 'crlf', 'crlf/sub', 'names', 'edge', 'vend',
-      'inca', 'incb', 'incb/v2', 'symlic/sub', 'pull',
+      'basic',
+      'mono',
+      'mono/sub/dir',
+      'mono/v2',
+      'mono/lic',
+      'noinc',
+      'pseudo',
+      'notags',
+      'notags2/v2',
+      'github.com/TestOrg/Upper',
+      'dates',
+      'retr',
+      'mis',
+      'crlf',
+      'crlf/sub',
+      'names',
+      'edge',
+      'vend',
+      'inca',
+      'incb',
+      'incb/v2',
+      'symlic/sub',
+      'pull',
     ];
     for (const m of modules) {
       it(`go list -m -versions ${m}`, async () => {

@@ -11,18 +11,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createFixtureWorld, type BuiltRepo, type FixtureWorld } from '../helpers/fixtures.js';
+import { type BuiltRepo, createFixtureWorld, type FixtureWorld } from '../helpers/fixtures.js';
 import {
   createSelfSignedCert,
-  diffDownloads,
   DIRECT,
+  type DownloadResult,
+  diffDownloads,
   GoClient,
+  type GoMode,
   goSkipReason,
   writeNetrc,
-  type DownloadResult,
-  type GoMode,
 } from '../helpers/go-client.js';
-import { startProxy, startStubServer, type ProxyServer } from '../helpers/proxy-process.js';
+import { type ProxyServer, startProxy, startStubServer } from '../helpers/proxy-process.js';
 
 const skip = await goSkipReason();
 
@@ -106,7 +106,11 @@ describe('real go client against the proxy over HTTPS (issue 2)', { skip: skip ?
       removeConfig: true, // a bare repository without a config file must still be served
       commits: [
         { date: '2022-01-01T00:00:00Z', tags: ['v0.1.0'], tree: { 'go.mod': 'module github.com/testorg/pub\n', 'p.go': 'package pub\n' } },
-        { date: '2022-02-01T00:00:00+03:00', tags: ['v0.2.0'], tree: { 'go.mod': 'module github.com/testorg/pub\n', 'p.go': 'package pub // 2\n' } },
+        {
+          date: '2022-02-01T00:00:00+03:00',
+          tags: ['v0.2.0'],
+          tree: { 'go.mod': 'module github.com/testorg/pub\n', 'p.go': 'package pub // 2\n' },
+        },
       ],
     });
     const cert = await createSelfSignedCert(join(world.root, 'tls'));
@@ -152,10 +156,7 @@ describe('real go client against the proxy over HTTPS (issue 2)', { skip: skip ?
   });
 
   it('go list -m -versions lists the same versions as direct mode', async () => {
-    const [direct, proxy] = await Promise.all([
-      go.listVersions(priv.modulePath, DIRECT),
-      go.listVersions(priv.modulePath, viaNetrc),
-    ]);
+    const [direct, proxy] = await Promise.all([go.listVersions(priv.modulePath, DIRECT), go.listVersions(priv.modulePath, viaNetrc)]);
     assert.ok(direct.ok, direct.error);
     assert.ok(proxy.ok, `${proxy.error}${serverTail(server)}`);
     assert.deepEqual(proxy.versions, direct.versions);
@@ -176,10 +177,7 @@ describe('real go client against the proxy over HTTPS (issue 2)', { skip: skip ?
   });
 
   it('go get client@main resolves the branch to the same pseudo-version as direct mode', async () => {
-    const [direct, proxy] = await Promise.all([
-      go.goGet(`${priv.modulePath}@main`, DIRECT),
-      go.goGet(`${priv.modulePath}@main`, viaNetrc),
-    ]);
+    const [direct, proxy] = await Promise.all([go.goGet(`${priv.modulePath}@main`, DIRECT), go.goGet(`${priv.modulePath}@main`, viaNetrc)]);
     assert.ok(direct.ok, direct.stderr);
     assert.ok(proxy.ok, `${proxy.stderr}${serverTail(server)}`);
     assert.equal(direct.required, `v1.2.0-rc.1.0.20210304090000-${priv.short('c4')}`);
@@ -264,7 +262,10 @@ describe('real go client against the proxy over HTTPS (issue 2)', { skip: skip ?
       const r = await go.modDownload('github.com/testorg/client@v1.0.0', { goproxy: stub.url, netrc: http });
       assert.equal(r.ok, false);
       assert.ok(stub.requests.length > 0, 'the stub saw no request');
-      assert.deepEqual(stub.requests.filter((q) => q.authorization !== undefined), []);
+      assert.deepEqual(
+        stub.requests.filter((q) => q.authorization !== undefined),
+        [],
+      );
     } finally {
       await stub.close();
     }

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { goSkipReason } from '../helpers/go-client.js';
-import { cliAvailable, CLI_PATH } from '../helpers/proxy-process.js';
+import { CLI_PATH, cliAvailable } from '../helpers/proxy-process.js';
 import { runParity } from '../parity/parity.js';
 import { coveringSelection } from '../parity/random-repo.js';
 
@@ -30,7 +30,9 @@ describe('randomized parity with GOPROXY=direct (issue 3)', { skip: skip ?? fals
     assert.equal(report.differences.length, 0, `the proxy differs from direct mode:\n${lines.join('\n')}`);
   });
 
-  it(`seed ${SEED}, repositories ${INDEXES.slice(0, 2).join(', ')} with a cache directory (cold, then warm after a restart)`, { timeout: 120_000 }, async () => {
+  it(`seed ${SEED}, repositories ${INDEXES.slice(0, 2).join(', ')} with a cache directory (cold, then warm after a restart)`, {
+    timeout: 120_000,
+  }, async () => {
     const lines: string[] = [];
     const report = await runParity({ seed: SEED, repos: 2, only: INDEXES.slice(0, 2), cache: true, log: (l) => lines.push(l) });
     assert.equal(report.differences.length, 0, `the proxy differs from direct mode:\n${lines.join('\n')}`);

@@ -10,7 +10,7 @@
  * repository that the proxy serves.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,7 +56,7 @@ export interface CommitSpec {
    * (`refs/pull/1/head`) puts the commit under that ref only.
    */
   branch?: string;
-  tags?: TagSpec[];
+  tags?: TagSpec[] | undefined;
 }
 
 export interface RepoSpec {
@@ -67,9 +67,9 @@ export interface RepoSpec {
   defaultBranch?: string;
   commits: CommitSpec[];
   /** Extra branches: name → commit label. */
-  branches?: Record<string, string>;
+  branches?: Record<string, string> | undefined;
   /** Extra refs outside heads/tags: full ref name (`refs/pull/1/head`) → commit label. */
-  refs?: Record<string, string>;
+  refs?: Record<string, string> | undefined;
   /** `packed` (default: one pack from fast-import), `loose`, or `mixed` (first half packed). */
   objects?: 'packed' | 'loose' | 'mixed';
   /** `loose` (default), `packed` (`git pack-refs --all`), or `mixed` (packed, then the default branch rewritten loose). */

@@ -182,7 +182,13 @@ export function appendDelta(base: Buffer, suffix: Buffer): Buffer {
     throw new Error('appendDelta: unsupported sizes');
   }
   const copy = [0x80 | 0x01 | 0x10 | 0x20 | 0x40, 0, base.length & 0xff, (base.length >> 8) & 0xff, (base.length >> 16) & 0xff];
-  return Buffer.concat([encodeSize(base.length), encodeSize(base.length + suffix.length), Buffer.from(copy), Buffer.from([suffix.length]), suffix]);
+  return Buffer.concat([
+    encodeSize(base.length),
+    encodeSize(base.length + suffix.length),
+    Buffer.from(copy),
+    Buffer.from([suffix.length]),
+    suffix,
+  ]);
 }
 
 export interface RawPackEntry {

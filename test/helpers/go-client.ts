@@ -1,17 +1,8 @@
-/**
- * Runs the real `go` command with a clean, reproducible environment (go-modules.md §7), either in
- * direct mode (`GOPROXY=direct`, reading the fixture repositories through the git `insteadOf` rule
- * of {@link FixtureWorld}) or through our proxy, and turns its answers into comparable values.
- *
- * Every invocation gets a FRESH `GOMODCACHE`, so nothing is answered from a cache; independent
- * invocations run at most two at a time (this machine has two cores).
- */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { cleanGitEnv, run, runCapture, type FixtureWorld } from './fixtures.js';
+import { cleanGitEnv, type FixtureWorld, run, runCapture } from './fixtures.js';
 
 // ------------------------------------------------------------------------------------------------
 // availability
@@ -87,9 +78,21 @@ export async function createSelfSignedCert(dir: string): Promise<CertPair> {
   await run(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
-      '-keyout', keyFile, '-out', certFile, '-days', '30',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
     ],
     { env: process.env },
   );
@@ -241,9 +244,7 @@ export class GoClient {
   async go(args: string[], mode: GoMode, options: { cwd?: string; modcache?: string } = {}): Promise<GoRun> {
     const modcache = options.modcache ?? (await this.freshCache(modeLabel(mode)));
     const env = this.env(mode, modcache);
-    const result = await limitGo(() =>
-      runCapture('go', args, { env, cwd: options.cwd ?? this.emptyDir, timeoutMs: 120_000 }),
-    );
+    const result = await limitGo(() => runCapture('go', args, { env, cwd: options.cwd ?? this.emptyDir, timeoutMs: 120_000 }));
     return {
       args,
       mode: modeLabel(mode),
@@ -375,7 +376,9 @@ export function diffDownloads(direct: DownloadResult, proxy: DownloadResult): st
     const onlyD = d.filter((n) => !proxy.zip!.has(n));
     const onlyP = p.filter((n) => !direct.zip!.has(n));
     const changed = d.filter((n) => proxy.zip!.has(n) && !proxy.zip!.get(n)!.equals(direct.zip!.get(n)!));
-    diffs.push(`zip files only in direct: [${onlyD.join(', ')}]; only in proxy: [${onlyP.join(', ')}]; different bytes: [${changed.join(', ')}]`);
+    diffs.push(
+      `zip files only in direct: [${onlyD.join(', ')}]; only in proxy: [${onlyP.join(', ')}]; different bytes: [${changed.join(', ')}]`,
+    );
   }
   return diffs;
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
 export { seededRandom } from './seeded-random.js';
 
 const execFileAsync = promisify(execFile);
@@ -59,7 +60,10 @@ let building: Promise<string> | undefined;
 
 async function build(): Promise<string> {
   const source = mainGoPath();
-  const hash = createHash('sha256').update(await readFile(source)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(await readFile(source))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(tmpdir(), 'go-reference-bin');
   const binary = join(dir, `go-reference-${hash}`);
   try {
@@ -149,7 +153,6 @@ export async function loadGoReference(): Promise<GoReference | { skip: string }>
     },
   };
 }
-
 
 /** Picks one element; `rand` from seededRandom. */
 export function pick<T>(rand: () => number, items: readonly T[]): T {

@@ -4,7 +4,7 @@
  * output for failure messages, stops it on teardown (and when the test process exits), and checks
  * afterwards that its logs never contain a token or a repository path.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -188,9 +188,7 @@ async function startOnce(options: StartProxyOptions, port: number): Promise<Prox
 
   const ca = options.tls ? await readFile(options.tls.cert) : undefined;
   const secrets = [
-    ...(options.users ?? []).flatMap((u) =>
-      u.tokens.flatMap((t) => [t.token, Buffer.from(`${u.username}:${t.token}`).toString('base64')]),
-    ),
+    ...(options.users ?? []).flatMap((u) => u.tokens.flatMap((t) => [t.token, Buffer.from(`${u.username}:${t.token}`).toString('base64')])),
     ...options.projects.map((p) => p.repository),
   ];
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
 import { parseServerConfig } from '../../src/config.js';
 import { tokenSha256 } from '../../src/config-stores.js';
 import { makeTempDir } from './fixtures.js';
@@ -17,7 +17,19 @@ const run = promisify(execFile);
 
 describe('gitlab-go-proxy token create', () => {
   test('prints a new token and a config snippet holding only its digest', async () => {
-    const { stdout } = await run(process.execPath, [CLI, 'token', 'create', '--username', 'alice', '--project', '42', '--project', 'group/sub/project', '--expires', '2027-01-01']);
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'token',
+      'create',
+      '--username',
+      'alice',
+      '--project',
+      '42',
+      '--project',
+      'group/sub/project',
+      '--expires',
+      '2027-01-01',
+    ]);
     const token = /\b(glpat-[0-9A-Za-z]{20})\b/.exec(stdout)?.[1];
     assert.ok(token, stdout);
     const snippet = stdout.slice(stdout.indexOf('users:'), stdout.indexOf('Client side'));
@@ -37,7 +49,10 @@ describe('gitlab-go-proxy token create', () => {
   });
 
   test('refuses a misspelt scope', async () => {
-    await assert.rejects(run(process.execPath, [CLI, 'token', 'create', '--scopes', 'read-api']), (err: { code?: number; stderr?: string }) => err.code === 2 && /--scopes/.test(err.stderr ?? ''));
+    await assert.rejects(
+      run(process.execPath, [CLI, 'token', 'create', '--scopes', 'read-api']),
+      (err: { code?: number; stderr?: string }) => err.code === 2 && /--scopes/.test(err.stderr ?? ''),
+    );
   });
 });
 
@@ -49,7 +64,10 @@ describe('gitlab-go-proxy serve without --config (the demo)', () => {
 
   before(async () => {
     tmp = await makeTempDir('gitlab-go-proxy-cli-');
-    child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'warn'], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'warn'], {
+      cwd: tmp.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 30_000);
       const onData = (chunk: Buffer) => {

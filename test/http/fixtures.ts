@@ -24,8 +24,17 @@ export function standardHistory(modulePath: string): FixtureCommit[] {
   const hello = 'package project\n\nfunc Hello() string { return "hello" }\n';
   return [
     { date: '2024-01-10T10:00:00+02:00', files: { 'go.mod': goMod, 'hello.go': hello }, tag: 'v1.0.0' },
-    { date: '2024-02-10T10:00:00Z', files: { 'go.mod': goMod, 'hello.go': hello, 'greet.go': 'package project\n' }, tag: 'v1.1.0', annotated: true },
-    { date: '2024-03-10T10:00:00Z', files: { 'go.mod': goMod, 'hello.go': hello, 'greet.go': 'package project\n\n// rc\n' }, tag: 'v1.2.0-rc.1' },
+    {
+      date: '2024-02-10T10:00:00Z',
+      files: { 'go.mod': goMod, 'hello.go': hello, 'greet.go': 'package project\n' },
+      tag: 'v1.1.0',
+      annotated: true,
+    },
+    {
+      date: '2024-03-10T10:00:00Z',
+      files: { 'go.mod': goMod, 'hello.go': hello, 'greet.go': 'package project\n\n// rc\n' },
+      tag: 'v1.2.0-rc.1',
+    },
     { date: '2024-04-10T10:00:00Z', files: { 'go.mod': goMod, 'hello.go': hello, 'greet.go': 'package project\n\n// main\n' } },
   ];
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseServerConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../routes/server.js';
-import { type Scheme, TOKENS, credentialHeaders, makeBareRepository, makeTempDir, standardHistory, usersConfig } from './fixtures.js';
+import { parseServerConfig } from '../../src/config.js';
+import { credentialHeaders, makeBareRepository, makeTempDir, type Scheme, standardHistory, TOKENS, usersConfig } from './fixtures.js';
 
 /**
  * The standalone server over real git repositories: the auth matrix for every credential form,
@@ -110,7 +110,9 @@ describe('auth matrix: GET <module>/@v/list', () => {
     assert.equal(anonymous.status, 401);
     const known = await fetch(`${server.url}/api/v4/projects/999/packages/go/${PREFIX}/x/y/@v/list`, { headers: aliceHeaders });
     await assertPlain404(known);
-    const byPath = await fetch(`${server.url}/api/v4/projects/nope%2Fnothing/packages/go/${PREFIX}/nope/nothing/@v/list`, { headers: aliceHeaders });
+    const byPath = await fetch(`${server.url}/api/v4/projects/nope%2Fnothing/packages/go/${PREFIX}/nope/nothing/@v/list`, {
+      headers: aliceHeaders,
+    });
     await assertPlain404(byPath);
   });
 
@@ -219,7 +221,12 @@ describe(':id forms', () => {
 
 describe('errors', () => {
   test('bad escapes → 400 text/plain', async () => {
-    for (const bad of [`${PREFIX}/group/%ZZ/@v/list`, `${PREFIX}/Group/public/@v/list`, `${PREFIX}/group/public!/@v/list`, `${PREFIX}/group/public/@v/v1.0.0-!.info`]) {
+    for (const bad of [
+      `${PREFIX}/group/%ZZ/@v/list`,
+      `${PREFIX}/Group/public/@v/list`,
+      `${PREFIX}/group/public!/@v/list`,
+      `${PREFIX}/group/public/@v/v1.0.0-!.info`,
+    ]) {
       const res = await fetch(`${server.url}/api/v4/projects/1/packages/go/${bad}`);
       assert.equal(res.status, 400, bad);
       assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createHostApp } from '../../examples/mount.js';
 import { tokenSha256 } from '../../src/config-stores.js';

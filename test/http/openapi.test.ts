@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { parse } from 'yaml';
-import { GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE, createGoProxyRouter } from '../../routes/go-proxy.js';
+import { createGoProxyRouter, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from '../../routes/go-proxy.js';
 import type { ModuleService } from '../../src/service/module-service.js';
 import type { ProjectServices } from '../../src/service/project-services.js';
 import type { ProxyRequestKind } from '../../src/service/proxy-path.js';
@@ -100,7 +100,9 @@ describe('documented paths reach their endpoint', () => {
     app.use(
       createGoProxyRouter({
         modulePrefix: 'gitlab.example.com',
-        projects: { findProject: (id) => (id === '1' ? { id: 1, fullPath: 'group/project', visibility: 'public', gitdir: '/nonexistent' } : null) },
+        projects: {
+          findProject: (id) => (id === '1' ? { id: 1, fullPath: 'group/project', visibility: 'public', gitdir: '/nonexistent' } : null),
+        },
         authenticate: () => null,
         canRead: () => false,
         services: recordingServices(seen),
@@ -128,15 +130,32 @@ describe('documented paths reach their endpoint', () => {
 function recordingServices(seen: ProxyRequestKind[]): ProjectServices {
   const info = { Version: 'v1.0.0', Time: '2024-01-01T00:00:00Z' };
   const service: ModuleService = {
-    list: async () => (seen.push('list'), ['v1.0.0']),
-    info: async () => (seen.push('info'), info),
-    goMod: async () => (seen.push('mod'), Buffer.from('module gitlab.example.com/group/project\n')),
-    zip: async () => (
-      seen.push('zip'), { etag: 'stub', size: 2, open: () => Readable.from([Buffer.from('PK')]) }
-    ),
-    latest: async () => (seen.push('latest'), info),
+    list: async () => {
+      seen.push('list');
+      return ['v1.0.0'];
+    },
+    info: async () => {
+      seen.push('info');
+      return info;
+    },
+    goMod: async () => {
+      seen.push('mod');
+      return Buffer.from('module gitlab.example.com/group/project\n');
+    },
+    zip: async () => {
+      seen.push('zip');
+      return { etag: 'stub', size: 2, open: () => Readable.from([Buffer.from('PK')]) };
+    },
+    latest: async () => {
+      seen.push('latest');
+      return info;
+    },
   };
-  return { get: async () => service, warm: async () => {
-    throw new Error('not used');
-  }, close: async () => {} };
+  return {
+    get: async () => service,
+    warm: async () => {
+      throw new Error('not used');
+    },
+    close: async () => {},
+  };
 }

@@ -25,14 +25,23 @@ interface Script {
 const script: Script = {};
 const logs: { level: string; fields: unknown; msg: string | undefined }[] = [];
 const logger: Logger = Object.fromEntries(
-  (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (fields: unknown, msg?: string) => logs.push({ level, fields, msg })]),
+  (['debug', 'info', 'warn', 'error'] as const).map((level) => [
+    level,
+    (fields: unknown, msg?: string) => logs.push({ level, fields, msg }),
+  ]),
 ) as unknown as Logger; // Object.fromEntries loses the key types; all four levels are there.
 
 const service: ModuleService = {
   list: async () => ['v1.0.0'],
   info: (_m, _v) => (script.info ?? (async () => ({ Version: 'v1.0.0', Time: '2024-01-01T00:00:00Z' })))(),
   goMod: async () => Buffer.from('module x\n'),
-  zip: () => (script.zip ?? (async () => { throw new NotFoundError('not scripted'); }))(),
+  zip: () =>
+    (
+      script.zip ??
+      (async () => {
+        throw new NotFoundError('not scripted');
+      })
+    )(),
   latest: async () => ({ Version: 'v1.0.0', Time: '2024-01-01T00:00:00Z' }),
 };
 
@@ -61,7 +70,14 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe('zip streaming', () => {
   test('HEAD answers from the metadata without opening the stream', async () => {
     let opened = false;
-    script.zip = async () => ({ etag: 'abc', size: 1234, open: () => ((opened = true), Readable.from([])) });
+    script.zip = async () => ({
+      etag: 'abc',
+      size: 1234,
+      open: () => {
+        opened = true;
+        return Readable.from([]);
+      },
+    });
     const res = await fetch(`${base}/@v/v1.0.0.zip`, { method: 'HEAD' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-length'), '1234');
@@ -149,7 +165,7 @@ describe('errors and logs', () => {
     const errors = logs.filter((l) => l.level === 'error');
     assert.equal(errors.length, 1);
     assert.ok(!JSON.stringify(logs).includes(SECRET_PATH), JSON.stringify(logs));
-    script.info = undefined;
+    delete script.info;
   });
 
   test('an InternalError keeps its message out of the body', async () => {
@@ -159,7 +175,7 @@ describe('errors and logs', () => {
     const res = await fetch(`${base}/@v/v1.0.0.info`);
     assert.equal(res.status, 500);
     assert.equal(await res.text(), '500 Internal Server Error\n');
-    script.info = undefined;
+    delete script.info;
   });
 
   test('credentials never reach the logs', async () => {

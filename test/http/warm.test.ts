@@ -3,9 +3,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseServerConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../routes/server.js';
-import { TOKENS, credentialHeaders, makeBareRepository, makeTempDir, standardHistory, usersConfig } from './fixtures.js';
+import { parseServerConfig } from '../../src/config.js';
+import { credentialHeaders, makeBareRepository, makeTempDir, standardHistory, TOKENS, usersConfig } from './fixtures.js';
 
 /**
  * POST …/packages/go/-/warm: a post-receive hook's way to fill the cache. It needs a token with
@@ -71,7 +71,7 @@ describe('POST /api/v4/projects/:id/packages/go/-/warm', () => {
 
     const res = await fetch(warmUrl(), { method: 'POST', headers });
     assert.equal(res.status, 202);
-    assert.match((await res.json() as { status: string }).status, /^(started|running)$/);
+    assert.match(((await res.json()) as { status: string }).status, /^(started|running)$/);
     for (let i = 0; i < 100 && (await cachedZips()) < versions.length; i++) await sleep(100);
     assert.equal(await cachedZips(), versions.length);
 

@@ -22,20 +22,20 @@
 import { existsSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createFixtureWorld, type BuiltRepo } from '../helpers/fixtures.js';
+import { type BuiltRepo, createFixtureWorld } from '../helpers/fixtures.js';
 import {
   createLimiter,
-  diffDownloads,
   DIRECT,
-  GoClient,
-  readZip,
   type DownloadResult,
+  diffDownloads,
+  GoClient,
   type GoMode,
   type GoRun,
+  readZip,
   type VersionsResult,
 } from '../helpers/go-client.js';
-import { startProxy, type ProxyServer } from '../helpers/proxy-process.js';
-import { describeRepo, generateRepo, resolveQueries, type GeneratedRepo, type ResolvedQuery } from './random-repo.js';
+import { type ProxyServer, startProxy } from '../helpers/proxy-process.js';
+import { describeRepo, type GeneratedRepo, generateRepo, type ResolvedQuery, resolveQueries } from './random-repo.js';
 
 export interface ParityOptions {
   seed: number;
@@ -175,10 +175,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
             notes.push(...result.notes);
             done++;
             const tag = result.differences.length > 0 ? `  ${result.differences.length} DIFFERENCE(S)` : '';
-            log(
-              `[${pass} ${done}/${states.length}] #${state.repo.index} ${state.repo.name}: ` +
-                `${result.comparisons} comparisons${tag}`,
-            );
+            log(`[${pass} ${done}/${states.length}] #${state.repo.index} ${state.repo.name}: ` + `${result.comparisons} comparisons${tag}`);
             if (result.differences.length > 0 || options.verbose) log(`    ${describeRepo(state.repo)}`);
             for (const d of result.differences) log(formatDifference(d));
             for (const n of result.notes) log(formatDifference(n, 'NOTE (direct mode depends on its cache state; not counted)'));
@@ -514,4 +511,3 @@ export function splitJsonObjects(text: string): Array<Record<string, unknown>> {
   }
   return out;
 }
-

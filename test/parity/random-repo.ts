@@ -32,7 +32,7 @@
  *   conversion, and without a value so that git archive fails) on valid, invalid and truncated
  *   UTF-8 and on characters the target encoding cannot represent.
  */
-import type { CommitSpec, EntrySpec, RepoSpec, TagSpec, BuiltRepo } from '../helpers/fixtures.js';
+import type { BuiltRepo, CommitSpec, EntrySpec, RepoSpec, TagSpec } from '../helpers/fixtures.js';
 import { DEFAULT_ORG, MODULE_HOST, pseudoTimestamp } from '../helpers/fixtures.js';
 
 // ------------------------------------------------------------------------------------------------
@@ -193,11 +193,41 @@ interface Commit {
 const OFFSETS = ['Z', '+02:00', '-07:00', '+05:30', '-03:30', '+14:00', '-12:00', '+01:00', '-05:00', '+09:45'];
 const SUB_DIRS = ['sub', 'a/b', 'tools/x', 'lib'];
 /** All < 1.24 (Go 1.19 only knows the old vendor rule); `1.9` and `1.3` sort after `1.24` as strings. */
-const GO_LINES = ['', '', '1.12', '1.13', '1.16', '1.17', '1.18', '1.19', '1.20', '1.21', '1.23', '1.9', '1.3', '1.21.0', '1.23rc1', '1.22.5'];
+const GO_LINES = [
+  '',
+  '',
+  '1.12',
+  '1.13',
+  '1.16',
+  '1.17',
+  '1.18',
+  '1.19',
+  '1.20',
+  '1.21',
+  '1.23',
+  '1.9',
+  '1.3',
+  '1.21.0',
+  '1.23rc1',
+  '1.22.5',
+];
 const BRANCH_NAMES = ['dev', 'feature-x', 'release-1.x', 'hotfix_2', 'Feature', 'next', 'v9.9.9', 'v1'];
 const PRERELEASES = ['rc.1', 'rc.2', 'beta.1', 'alpha', 'RC1', 'pre', 'beta', 'rc.10', '0.pre'];
 
-const MODULE_NAMES_NONASCII = ['é.txt', '𝐀.txt', 'Ｂ.txt', 'ü/ñ.go', '日本語.txt', 'Ωmega.md', 'ß.txt', 'ﬁle.txt', 'a b.txt', 'file~1.go', '.hidden', '-dash.txt'];
+const MODULE_NAMES_NONASCII = [
+  'é.txt',
+  '𝐀.txt',
+  'Ｂ.txt',
+  'ü/ñ.go',
+  '日本語.txt',
+  'Ωmega.md',
+  'ß.txt',
+  'ﬁle.txt',
+  'a b.txt',
+  'file~1.go',
+  '.hidden',
+  '-dash.txt',
+];
 /** Names that make Go's zip creation fail (so both sides must fail for the affected versions). */
 const INVALID_NAME_SETS: Array<Record<string, EntrySpec>> = [
   { 'a:b.go': 'package x\n' },
@@ -263,9 +293,36 @@ function zooContent(rng: Rng): { content: EntrySpec; kind: string } {
 
 /** File names matched by the attribute rules below (plus some that match none). */
 const ZOO_NAMES = [
-  'f.txt', 'g.md', 'h.dat', 'i.bin', 'j.crlf', 'k.nocrlf', 'ident.txt', 'l.id', 'subst.txt',
-  'rootonly.txt', 'm.ct', 'a b.txt', 'N.TXT', 'o.auto', 'p.lfs', 'q.go', 'r.sh', 's.lf', 't', 'u.input',
-  'w.u16', 'x.u16be', 'y.u32', 'z.latin', 'aa.ascii', 'bb.wte', 'cc.u16bom', 'fa.txt', '#hash.txt', 'T.Txt',
+  'f.txt',
+  'g.md',
+  'h.dat',
+  'i.bin',
+  'j.crlf',
+  'k.nocrlf',
+  'ident.txt',
+  'l.id',
+  'subst.txt',
+  'rootonly.txt',
+  'm.ct',
+  'a b.txt',
+  'N.TXT',
+  'o.auto',
+  'p.lfs',
+  'q.go',
+  'r.sh',
+  's.lf',
+  't',
+  'u.input',
+  'w.u16',
+  'x.u16be',
+  'y.u32',
+  'z.latin',
+  'aa.ascii',
+  'bb.wte',
+  'cc.u16bom',
+  'fa.txt',
+  '#hash.txt',
+  'T.Txt',
 ];
 const ZOO_DIRS = ['', '', 'pkg', 'docs', 'pkg/deep', 'deep', 'x/y/deep'];
 
@@ -496,7 +553,10 @@ class Generator {
       refsLayout: ((l) => (unborn && l === 'mixed' ? 'packed' : l))(rng.pick(['loose', 'loose', 'packed', 'mixed'] as const)),
     };
     const modules = this.modulePaths();
-    const queries = this.queries(modules, sideBranches.filter((b) => !b.endsWith('-tmp')));
+    const queries = this.queries(
+      modules,
+      sideBranches.filter((b) => !b.endsWith('-tmp')),
+    );
     return {
       seed: this.seed,
       index: this.index,
@@ -625,8 +685,7 @@ class Generator {
     else if (slot.retracts.length > 1 && slot.style === 5) {
       // An unparsable retract among valid ones (ParseLax drops it; strict parsing would fail).
       retract = `\nretract ${slot.retracts[0]}\nretract v1.2\nretract ${slot.retracts.slice(1).join('\nretract ')}\n`;
-    }
-    else if (slot.retracts.length > 1) retract = `\nretract (\n${slot.retracts.map((r) => `\t${r} // broken\n`).join('')})\n`;
+    } else if (slot.retracts.length > 1) retract = `\nretract (\n${slot.retracts.map((r) => `\t${r} // broken\n`).join('')})\n`;
     return head + go + retract;
   }
 
@@ -694,7 +753,10 @@ class Generator {
         }
         case 5: {
           // Major-version subdirectory: v2/go.mod (or sub/v2/go.mod).
-          const candidates: Array<[string, string]> = [['v2', 'v2'], ['v3', 'v3']];
+          const candidates: Array<[string, string]> = [
+            ['v2', 'v2'],
+            ['v3', 'v3'],
+          ];
           for (const s of state.slots) {
             if (s.loc !== '' && s.loc === s.suffix) candidates.push([`${s.loc}/v2`, `${s.loc}/v2`]);
           }
@@ -797,7 +859,8 @@ class Generator {
         case 13: {
           // Root .gitattributes.
           const lines = this.rng.sample(ROOT_ATTR_RULES, rng.int(1, 6));
-          if (lines.includes('*.ct crlftext') && !lines.includes('[attr]crlftext text eol=crlf')) lines.unshift('[attr]crlftext text eol=crlf');
+          if (lines.includes('*.ct crlftext') && !lines.includes('[attr]crlftext text eol=crlf'))
+            lines.unshift('[attr]crlftext text eol=crlf');
           const eol = rng.chance(0.15) ? '\r\n' : '\n';
           files.set('.gitattributes', lines.join(eol) + (rng.chance(0.9) ? eol : ''));
           this.features.add('.gitattributes');
@@ -961,7 +1024,11 @@ class Generator {
     this.tagTarget.set(name, commit.label);
     if (annotated) {
       this.features.add('annotated tags');
-      commit.tags.push({ name, date: isoWithOffset(this.time + this.rng.int(-86400 * 400, 86400 * 400), this.rng.pick(OFFSETS)), message: `release ${name}\n` });
+      commit.tags.push({
+        name,
+        date: isoWithOffset(this.time + this.rng.int(-86400 * 400, 86400 * 400), this.rng.pick(OFFSETS)),
+        message: `release ${name}\n`,
+      });
     } else {
       commit.tags.push(name);
     }
@@ -1024,11 +1091,14 @@ class Generator {
       else if (kind === 2) name = `${prefix}v1.0.0-20210101000000-${rng.hex(12)}`;
       else if (kind === 3) name = `${prefix}vfoo`;
       else if (kind === 4) name = `${prefix}v01.4.0`;
-      else if (kind === 5) name = rng.pick(['dev', 'next', 'HEAD', 'latest', this.defaultBranch]); // shadows a branch / keyword
-      else if (kind === 6) name = rng.hex(8).replace(/^[0-9]/, 'a'); // hash-like tag name
+      else if (kind === 5)
+        name = rng.pick(['dev', 'next', 'HEAD', 'latest', this.defaultBranch]); // shadows a branch / keyword
+      else if (kind === 6)
+        name = rng.hex(8).replace(/^[0-9]/, 'a'); // hash-like tag name
       else if (kind === 7) name = `${prefix}v0.0.0-${pseudoTimestamp(commit.date)}-${rng.hex(12)}`;
       else if (kind === 8) name = `${prefix}v2.0.0+incompatible`;
-      else if (kind === 9) name = `${prefix}v1.10.0`; // numeric, not string, order against v1.9.x
+      else if (kind === 9)
+        name = `${prefix}v1.10.0`; // numeric, not string, order against v1.9.x
       else if (kind === 10) name = `${prefix}v1.9.${rng.int(0, 12)}`;
       else if (kind === 11) name = `${prefix}v1.0.0-${rng.pick(['0', '01', 'x.7.z.92', 'a-b.c', 'rc.1.2'])}`;
       else name = `${prefix}v0.0.${rng.int(1, 3)}-${rng.pick(['beta', '0.20200101000000-000000000000'])}`;
@@ -1101,7 +1171,8 @@ class Generator {
       out.push({ module, kind: 'hash', label: hashCommit.label, length: rng.int(7, 12), why: 'hash prefix' });
       if (rng.chance(0.2)) out.push({ module, kind: 'hash', label: rng.pick(reachable).label, length: 40, why: 'full hash' });
       if (rng.chance(0.08)) out.push({ module, kind: 'hash', label: hashCommit.label, length: 6, why: '6-hex prefix (unknown revision)' });
-      if (rng.chance(0.08)) out.push({ module, kind: 'hash', label: hashCommit.label, length: 12, upper: true, why: 'upper-case hash (unknown revision)' });
+      if (rng.chance(0.08))
+        out.push({ module, kind: 'hash', label: hashCommit.label, length: 12, upper: true, why: 'upper-case hash (unknown revision)' });
       const pr = this.extraRefs['refs/pull/1/head'];
       if (pr && rng.chance(0.5)) out.push({ module, kind: 'hash', label: pr, length: 40, why: 'commit only under refs/pull' });
 
@@ -1114,14 +1185,37 @@ class Generator {
       if (base) {
         const [head, tail] = pseudoHead(base);
         out.push({ module, kind: 'pseudo', label: target.label, head, tail, why: `pseudo-version on base ${base}` });
-        if (tail && rng.chance(0.5)) out.push({ module, kind: 'pseudo', label: target.label, head, tail: '', why: `pseudo-version on base ${base} without +incompatible` });
+        if (tail && rng.chance(0.5))
+          out.push({
+            module,
+            kind: 'pseudo',
+            label: target.label,
+            head,
+            tail: '',
+            why: `pseudo-version on base ${base} without +incompatible`,
+          });
       }
       if (rng.chance(0.25)) {
         const tweak = rng.pick(['time', 'short', 'long'] as const);
-        out.push({ module, kind: 'pseudo', label: target.label, head: `v${major}.0.0-`, tail: '', tweak, why: `invalid pseudo-version (${tweak})` });
+        out.push({
+          module,
+          kind: 'pseudo',
+          label: target.label,
+          head: `v${major}.0.0-`,
+          tail: '',
+          tweak,
+          why: `invalid pseudo-version (${tweak})`,
+        });
       }
       if (rng.chance(0.1) && pathMajor < 2) {
-        out.push({ module, kind: 'pseudo', label: target.label, head: 'v1.0.0-', tail: '', why: 'v1 pseudo-version without base (invalid)' });
+        out.push({
+          module,
+          kind: 'pseudo',
+          label: target.label,
+          head: 'v1.0.0-',
+          tail: '',
+          why: 'v1 pseudo-version without base (invalid)',
+        });
       }
     }
     return dedupe(out);
@@ -1304,7 +1398,12 @@ export function describeRepo(repo: GeneratedRepo): string {
  * `maxQueries` generated queries so that a small run stays quick). Content-kind features are left
  * out of the cover: every repository has some.
  */
-export function coveringSelection(seed: number, count: number, pool = 300, maxQueries = 50): { indexes: number[]; covered: string[]; missing: string[] } {
+export function coveringSelection(
+  seed: number,
+  count: number,
+  pool = 300,
+  maxQueries = 50,
+): { indexes: number[]; covered: string[]; missing: string[] } {
   const candidates: Array<{ index: number; features: Set<string> }> = [];
   const all = new Set<string>();
   for (let index = 0; index < pool; index++) {

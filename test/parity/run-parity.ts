@@ -8,8 +8,8 @@
  * difference, 2 when the run itself could not be done (bad arguments, no `go`, server did not start).
  */
 import { goVersion } from '../helpers/go-client.js';
-import { cliAvailable, CLI_PATH } from '../helpers/proxy-process.js';
-import { runParity, type ParityOptions } from './parity.js';
+import { CLI_PATH, cliAvailable } from '../helpers/proxy-process.js';
+import { type ParityOptions, runParity } from './parity.js';
 
 const USAGE = `usage: run-parity [--repos N] [--seed S] [--cache] [--only I[,J…]] [--isolated] [--keep] [--verbose]
   --repos N     number of generated repositories (default 20)

@@ -13,10 +13,17 @@
  * Prints the minimal RepoSpec (fixtures.ts) and both answers.
  */
 import { join } from 'node:path';
-import { createFixtureWorld, type CommitSpec, type EntrySpec, type FixtureWorld, type RepoSpec, type BuiltRepo } from '../helpers/fixtures.js';
-import { diffDownloads, DIRECT, GoClient, type DownloadResult, type GoMode } from '../helpers/go-client.js';
+import {
+  type BuiltRepo,
+  type CommitSpec,
+  createFixtureWorld,
+  type EntrySpec,
+  type FixtureWorld,
+  type RepoSpec,
+} from '../helpers/fixtures.js';
+import { DIRECT, type DownloadResult, diffDownloads, GoClient, type GoMode } from '../helpers/go-client.js';
 import { startProxy } from '../helpers/proxy-process.js';
-import { generateRepo, resolveQueries, type GeneratedRepo, type QuerySpec } from './random-repo.js';
+import { type GeneratedRepo, generateRepo, type QuerySpec, resolveQueries } from './random-repo.js';
 
 interface Target {
   /** Module path suffix ('' = root). */
@@ -158,13 +165,17 @@ function* reductions(spec: RepoSpec, keepLabels: Set<string>): Generator<[string
   // Simplify file contents.
   for (const path of [...paths].sort()) {
     if (path.endsWith('go.mod') || path.endsWith('.gitattributes')) continue;
-    const commits = spec.commits.map((c) => (path in c.tree && !isSimple(c.tree[path]!) ? { ...c, tree: { ...c.tree, [path]: 'x\n' } } : c));
+    const commits = spec.commits.map((c) =>
+      path in c.tree && !isSimple(c.tree[path]!) ? { ...c, tree: { ...c.tree, [path]: 'x\n' } } : c,
+    );
     if (commits.every((c, i) => c === spec.commits[i])) continue;
     yield [`simplify ${path}`, { ...spec, commits }];
   }
   // Plain storage and dates.
-  if (spec.objects !== 'packed' || spec.refsLayout !== 'loose') yield ['plain storage', { ...spec, objects: 'packed', refsLayout: 'loose' }];
-  if (spec.commits.some((c) => c.authorDate)) yield ['no author dates', { ...spec, commits: spec.commits.map(({ authorDate: _a, ...c }) => c) }];
+  if (spec.objects !== 'packed' || spec.refsLayout !== 'loose')
+    yield ['plain storage', { ...spec, objects: 'packed', refsLayout: 'loose' }];
+  if (spec.commits.some((c) => c.authorDate))
+    yield ['no author dates', { ...spec, commits: spec.commits.map(({ authorDate: _a, ...c }) => c) }];
 }
 
 function isSimple(e: EntrySpec): boolean {

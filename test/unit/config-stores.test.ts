@@ -47,7 +47,7 @@ test('tokens: valid until expiresAt, revoked never', () => {
   assert.equal(store.authenticate({ token: 'valid', source: 'basic' }), null);
 });
 
-test('canRead follows the user\'s projects, by id or case-insensitive path, and only for principals it issued', () => {
+test("canRead follows the user's projects, by id or case-insensitive path, and only for principals it issued", () => {
   const store = createConfigTokenStore(config.users);
   const projects = createConfigProjectStore(config.projects);
   const p42 = projects.findProject('42')!;

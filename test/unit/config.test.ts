@@ -3,21 +3,30 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from '../../src/errors.js';
-import { loadServerConfig, parseServerConfig } from '../../src/config.js';
 import { parseRouterOptions } from '../../routes/go-proxy-options.js';
+import { loadServerConfig, parseServerConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 
 const DIGEST = 'a'.repeat(64);
 const base = {
   modulePrefix: 'gitlab.example.com',
   projects: [{ id: 42, path: 'group/sub/project', repository: './repos/group/sub/project.git', visibility: 'private' }],
-  users: [{ username: 'alice', projects: [42, 'Group/Sub/Project'], tokens: [{ sha256: DIGEST.toUpperCase(), scopes: ['read_api'], expiresAt: '2027-01-01' }] }],
+  users: [
+    {
+      username: 'alice',
+      projects: [42, 'Group/Sub/Project'],
+      tokens: [{ sha256: DIGEST.toUpperCase(), scopes: ['read_api'], expiresAt: '2027-01-01' }],
+    },
+  ],
 };
 const where = { file: 'config.yaml', baseDir: '/etc/proxy' };
 
 test('defaults, resolved paths and normalised digests', () => {
-  const config = parseServerConfig({ ...base, cache: { dir: 'cache', maxBytes: 1024 }, server: { tls: { cert: 'c.pem', key: '/abs/k.pem' } } }, where);
+  const config = parseServerConfig(
+    { ...base, cache: { dir: 'cache', maxBytes: 1024 }, server: { tls: { cert: 'c.pem', key: '/abs/k.pem' } } },
+    where,
+  );
   assert.deepEqual(config.server, { host: '127.0.0.1', port: 8080, tls: { cert: '/etc/proxy/c.pem', key: '/abs/k.pem' } });
   assert.equal(config.projects[0]?.repository, '/etc/proxy/repos/group/sub/project.git');
   assert.equal(config.cache?.dir, '/etc/proxy/cache');
@@ -35,7 +44,10 @@ test('cache.objectBytes: a byte count, 0 allowed (no object cache), negative ref
 
 test('expiresAt takes a date-time with offset, or a Date from a YAML 1.1 reader', () => {
   const withTime = (expiresAt: unknown) =>
-    parseServerConfig({ ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'], expiresAt }] }] }, where).users[0]?.tokens[0]?.expiresAt?.toISOString();
+    parseServerConfig(
+      { ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'], expiresAt }] }] },
+      where,
+    ).users[0]?.tokens[0]?.expiresAt?.toISOString();
   assert.equal(withTime('2027-01-01T12:00:00+02:00'), '2027-01-01T10:00:00.000Z');
   assert.equal(withTime(new Date('2027-01-02T00:00:00Z')), '2027-01-02T00:00:00.000Z');
 });
@@ -43,30 +55,71 @@ test('expiresAt takes a date-time with offset, or a Date from a YAML 1.1 reader'
 const rejected: { name: string; raw: unknown; message: RegExp }[] = [
   { name: 'unknown top-level key', raw: { ...base, listen: '0.0.0.0' }, message: /^config\.yaml: Unrecognized key: "listen"$/m },
   { name: 'unknown nested key', raw: { ...base, server: { prot: 1 } }, message: /config\.yaml: server: Unrecognized key: "prot"/ },
-  { name: 'modulePrefix with a scheme', raw: { ...base, modulePrefix: 'https://gitlab.example.com' }, message: /config\.yaml: modulePrefix:/ },
+  {
+    name: 'modulePrefix with a scheme',
+    raw: { ...base, modulePrefix: 'https://gitlab.example.com' },
+    message: /config\.yaml: modulePrefix:/,
+  },
   { name: 'modulePrefix with a trailing slash', raw: { ...base, modulePrefix: 'gitlab.example.com/' }, message: /modulePrefix/ },
-  { name: 'bad visibility', raw: { ...base, projects: [{ ...base.projects[0], visibility: 'secret' }] }, message: /projects\[0\]\.visibility/ },
+  {
+    name: 'bad visibility',
+    raw: { ...base, projects: [{ ...base.projects[0], visibility: 'secret' }] },
+    message: /projects\[0\]\.visibility/,
+  },
   { name: 'path without a group', raw: { ...base, projects: [{ ...base.projects[0], path: 'project' }] }, message: /projects\[0\]\.path/ },
-  { name: 'short digest', raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: 'abc', scopes: ['api'] }] }] }, message: /users\[0\]\.tokens\[0\]\.sha256/ },
-  { name: 'misspelt scope', raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['read-api'] }] }] }, message: /users\[0\]\.tokens\[0\]\.scopes\[0\]/ },
-  { name: 'bad date', raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'], expiresAt: 'soon' }] }] }, message: /expiresAt/ },
-  { name: 'duplicate project id', raw: { ...base, projects: [base.projects[0], { ...base.projects[0], path: 'g/other' }] }, message: /projects\[1\]\.id: duplicate project id 42/ },
-  { name: 'duplicate project path, other case', raw: { ...base, projects: [base.projects[0], { ...base.projects[0], id: 43, path: 'GROUP/sub/project' }] }, message: /projects\[1\]\.path/ },
-  { name: 'user names an unknown project', raw: { ...base, users: [{ username: 'a', projects: [7] }] }, message: /users\[0\]\.projects\[0\]: no such project/ },
+  {
+    name: 'short digest',
+    raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: 'abc', scopes: ['api'] }] }] },
+    message: /users\[0\]\.tokens\[0\]\.sha256/,
+  },
+  {
+    name: 'misspelt scope',
+    raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['read-api'] }] }] },
+    message: /users\[0\]\.tokens\[0\]\.scopes\[0\]/,
+  },
+  {
+    name: 'bad date',
+    raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'], expiresAt: 'soon' }] }] },
+    message: /expiresAt/,
+  },
+  {
+    name: 'duplicate project id',
+    raw: { ...base, projects: [base.projects[0], { ...base.projects[0], path: 'g/other' }] },
+    message: /projects\[1\]\.id: duplicate project id 42/,
+  },
+  {
+    name: 'duplicate project path, other case',
+    raw: { ...base, projects: [base.projects[0], { ...base.projects[0], id: 43, path: 'GROUP/sub/project' }] },
+    message: /projects\[1\]\.path/,
+  },
+  {
+    name: 'user names an unknown project',
+    raw: { ...base, users: [{ username: 'a', projects: [7] }] },
+    message: /users\[0\]\.projects\[0\]: no such project/,
+  },
   {
     name: 'the same digest twice',
-    raw: { ...base, users: [{ username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'] }] }, { username: 'b', tokens: [{ sha256: DIGEST, scopes: ['api'] }] }] },
+    raw: {
+      ...base,
+      users: [
+        { username: 'a', tokens: [{ sha256: DIGEST, scopes: ['api'] }] },
+        { username: 'b', tokens: [{ sha256: DIGEST, scopes: ['api'] }] },
+      ],
+    },
     message: /users\[1\]\.tokens\[0\]\.sha256/,
   },
 ];
 
 for (const { name, raw, message } of rejected) {
   test(`rejects ${name}, naming the key and the file`, () => {
-    assert.throws(() => parseServerConfig(raw, where), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    assert.throws(
+      () => parseServerConfig(raw, where),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+    );
   });
 }
 
-test('loadServerConfig reads YAML and JSON, resolving paths against the file\'s folder', async () => {
+test("loadServerConfig reads YAML and JSON, resolving paths against the file's folder", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'config-test-'));
   try {
     await writeFile(
@@ -110,13 +163,20 @@ const badOptions: { name: string; options: unknown; message: RegExp }[] = [
   { name: 'a logger without warn', options: { ...hooks, logger: { info() {} } }, message: /logger:/ },
   { name: 'a missing canRead', options: { ...hooks, canRead: undefined }, message: /canRead:/ },
   // The router calls services.warm for POST …/-/warm: a set without it must fail here, not there.
-  { name: 'services without warm', options: { ...hooks, services: { get() {}, close() {} } }, message: /services: expected a ProjectServices \(get, warm and close/ },
+  {
+    name: 'services without warm',
+    options: { ...hooks, services: { get() {}, close() {} } },
+    message: /services: expected a ProjectServices \(get, warm and close/,
+  },
   { name: 'a cache with a misspelt key', options: { ...hooks, cache: { dri: '/tmp/x' } }, message: /cache: Unrecognized key: "dri"/ },
 ];
 
 for (const { name, options, message } of badOptions) {
   test(`router options: ${name} throws ConfigError naming it`, () => {
     // Deliberately wrong shapes, as a JavaScript caller could pass them.
-    assert.throws(() => parseRouterOptions(options as Parameters<typeof parseRouterOptions>[0]), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    assert.throws(
+      () => parseRouterOptions(options as Parameters<typeof parseRouterOptions>[0]),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+    );
   });
 }

@@ -9,7 +9,7 @@ import {
   InvalidRequestError,
   isAbort,
   NotFoundError,
-  ProxyError,
+  type ProxyError,
   toProxyError,
   UnauthenticatedError,
   UnknownRevisionError,
@@ -39,7 +39,7 @@ test('every class has a stable code and kind, and keeps its op', () => {
   assert.equal(new UnknownRevisionError('v9').message, 'unknown revision v9');
 });
 
-test('toProxyError: family members pass through, Go errors keep Go\'s message, anything else is internal', () => {
+test("toProxyError: family members pass through, Go errors keep Go's message, anything else is internal", () => {
   const own = new NotFoundError('gone');
   assert.equal(toProxyError(own, { as: 'invalid' }), own);
 

@@ -203,7 +203,9 @@ function utf32(littleEndian: boolean, bom: boolean): Encoder {
     const cps: number[] = bom ? [0xfeff] : [];
     for (const ch of text) cps.push(ch.codePointAt(0)!);
     const out = Buffer.alloc(cps.length * 4);
-    cps.forEach((cp, i) => (littleEndian ? out.writeUInt32LE(cp, i * 4) : out.writeUInt32BE(cp, i * 4)));
+    cps.forEach((cp, i) => {
+      littleEndian ? out.writeUInt32LE(cp, i * 4) : out.writeUInt32BE(cp, i * 4);
+    });
     return out;
   };
 }

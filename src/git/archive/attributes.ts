@@ -118,9 +118,7 @@ function attrNameValid(b: Uint8Array, start: number, end: number): boolean {
   if (end <= start || b[start] === MINUS) return false;
   for (let i = start; i < end; i++) {
     const c = b[i]!;
-    const ok =
-      c === MINUS || c === 0x2e || c === 0x5f ||
-      (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+    const ok = c === MINUS || c === 0x2e || c === 0x5f || (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
     if (!ok) return false;
   }
   return true;
@@ -254,13 +252,27 @@ function unquoteCStyle(b: Uint8Array, start: number, end: number): { value: Uint
     if (i >= end) return null;
     c = b[i++]!;
     switch (c) {
-      case 0x61: out.push(0x07); break; // \a
-      case 0x62: out.push(0x08); break; // \b
-      case 0x66: out.push(0x0c); break; // \f
-      case 0x6e: out.push(0x0a); break; // \n
-      case 0x72: out.push(0x0d); break; // \r
-      case 0x74: out.push(0x09); break; // \t
-      case 0x76: out.push(0x0b); break; // \v
+      case 0x61:
+        out.push(0x07);
+        break; // \a
+      case 0x62:
+        out.push(0x08);
+        break; // \b
+      case 0x66:
+        out.push(0x0c);
+        break; // \f
+      case 0x6e:
+        out.push(0x0a);
+        break; // \n
+      case 0x72:
+        out.push(0x0d);
+        break; // \r
+      case 0x74:
+        out.push(0x09);
+        break; // \t
+      case 0x76:
+        out.push(0x0b);
+        break; // \v
       case BACKSLASH:
       case DQUOTE:
         out.push(c);
@@ -350,12 +362,7 @@ function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number
  * root; `base` is the directory holding the `.gitattributes` ("" for the root), without a
  * trailing slash; `basenameOffset` is where the last path component starts.
  */
-export function patternMatchesFile(
-  pat: AttrPattern,
-  path: Uint8Array,
-  basenameOffset: number,
-  base: Uint8Array,
-): boolean {
+export function patternMatchesFile(pat: AttrPattern, path: Uint8Array, basenameOffset: number, base: Uint8Array): boolean {
   if (pat.mustBeDir) return false;
   const p = pat.bytes;
   const plen = p.length;
@@ -410,19 +417,32 @@ function isDigit(c: number): boolean {
 }
 function charClass(name: string, c: number): boolean | null {
   switch (name) {
-    case 'alnum': return isAlpha(c) || isDigit(c);
-    case 'alpha': return isAlpha(c);
-    case 'blank': return c === SP || c === TAB;
-    case 'cntrl': return c < 0x20 || c === 0x7f;
-    case 'digit': return isDigit(c);
-    case 'graph': return c > 0x20 && c < 0x7f;
-    case 'lower': return c >= 0x61 && c <= 0x7a;
-    case 'print': return c >= 0x20 && c < 0x7f;
-    case 'punct': return c > 0x20 && c < 0x7f && !isAlpha(c) && !isDigit(c);
-    case 'space': return c === SP || c === TAB || c === LF || c === CR;
-    case 'upper': return c >= 0x41 && c <= 0x5a;
-    case 'xdigit': return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
-    default: return null;
+    case 'alnum':
+      return isAlpha(c) || isDigit(c);
+    case 'alpha':
+      return isAlpha(c);
+    case 'blank':
+      return c === SP || c === TAB;
+    case 'cntrl':
+      return c < 0x20 || c === 0x7f;
+    case 'digit':
+      return isDigit(c);
+    case 'graph':
+      return c > 0x20 && c < 0x7f;
+    case 'lower':
+      return c >= 0x61 && c <= 0x7a;
+    case 'print':
+      return c >= 0x20 && c < 0x7f;
+    case 'punct':
+      return c > 0x20 && c < 0x7f && !isAlpha(c) && !isDigit(c);
+    case 'space':
+      return c === SP || c === TAB || c === LF || c === CR;
+    case 'upper':
+      return c >= 0x41 && c <= 0x5a;
+    case 'xdigit':
+      return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+    default:
+      return null;
   }
 }
 
@@ -453,7 +473,9 @@ export function dowild(p: Uint8Array, pi: number, t: Uint8Array, ti: number, fla
         let matchSlash: boolean;
         if (pAt(++pi) === STAR) {
           const prevP = pi - 2;
-          while (pAt(++pi) === STAR) { /* skip the run of stars */ }
+          while (pAt(++pi) === STAR) {
+            /* skip the run of stars */
+          }
           if (!pathname) {
             matchSlash = true;
           } else if (
@@ -542,7 +564,8 @@ export function dowild(p: Uint8Array, pi: number, t: Uint8Array, ti: number, fla
           } else if (tCh === pCh) {
             matched = true;
           }
-        } while ((prevCh = pCh, (pCh = pAt(++pi)) !== RBRACKET));
+          // biome-ignore lint/complexity/noCommaOperator: the loop condition of git's wildmatch.c, kept as written there
+        } while (((prevCh = pCh), (pCh = pAt(++pi)) !== RBRACKET));
         if (matched === negated || (pathname && tCh === SLASH)) return WM_NOMATCH;
         continue;
       }
@@ -612,7 +635,9 @@ class AttrTable {
   readonly macros: (readonly CompiledState[] | undefined)[] = [];
 
   constructor(rootMacros: readonly MacroDefinition[]) {
-    BASE_ATTRS.forEach((name, i) => this.slots.set(name, i));
+    BASE_ATTRS.forEach((name, i) => {
+      this.slots.set(name, i);
+    });
     // determine_macros: the root file's last definition of a name wins over earlier ones and
     // over the built-in `binary`.
     const defs = new Map<string, readonly AttrState[]>();
@@ -746,7 +771,11 @@ export class AttributeScope {
     }
     const path = Buffer.from(filePath, 'utf8');
     const basenameOffset = path.lastIndexOf(SLASH) + 1;
-    const fill: Fill = { values: new Array<Slot>(this.table.slots.size).fill(UNKNOWN), macros: this.table.macros, baseLeft: BASE_ATTRS.length };
+    const fill: Fill = {
+      values: new Array<Slot>(this.table.slots.size).fill(UNKNOWN),
+      macros: this.table.macros,
+      baseLeft: BASE_ATTRS.length,
+    };
     // Deepest `.gitattributes` first, last line first. git goes on until every attribute it
     // knows is decided; stopping once the five that matter are decided gives the same answer.
     for (let f = this.frames.length - 1; f >= 0 && fill.baseLeft > 0; f--) {
@@ -783,7 +812,7 @@ function fillOne(fill: Fill, states: readonly CompiledState[]): void {
 }
 
 // convert.c: git_path_check_crlf / convert_attrs, with core.autocrlf=input and core.eol=lf.
-const enum Crlf {
+enum Crlf {
   Undefined,
   Binary,
   Text,
@@ -824,7 +853,10 @@ function decideFilter(values: readonly Slot[], filePath: string): ArchiveFilter 
   let workingTreeEncoding: string | undefined;
   const wte = values[A_WTE];
   if (wte === true) {
-    throw new ArchiveAttributeError(filePath, `${filePath}: working-tree-encoding is set without a value (git: "true/false are no valid working-tree-encodings")`);
+    throw new ArchiveAttributeError(
+      filePath,
+      `${filePath}: working-tree-encoding is set without a value (git: "true/false are no valid working-tree-encodings")`,
+    );
   }
   if (typeof wte === 'string' && wte !== '' && !/^utf-?8$/i.test(wte)) workingTreeEncoding = wte;
 

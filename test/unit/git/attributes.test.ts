@@ -4,23 +4,14 @@
  * we choose, untouched by clean filters) and compare every file `git archive` writes, in the
  * environment direct-mode `go` uses, with what attributes.ts + archive-filter.ts produce.
  */
-import { describe, test, before, after } from 'node:test';
-import { seededRandom } from '../../helpers/seeded-random.js';
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-import {
-  AttributeScope,
-  parseGitAttributes,
-  parsePatternText,
-  patternMatchesFile,
-  wildmatch,
-  WM_PATHNAME,
-  type ArchiveFilter,
-} from '../../../src/git/archive/attributes.js';
+import { after, before, describe, test } from 'node:test';
+import { ArchiveAttributeError, UnsupportedWorkingTreeEncodingError } from '../../../src/errors.js';
 import {
   applyArchiveFilter,
   crlfToWorktree,
@@ -28,7 +19,16 @@ import {
   identToWorktree,
   isSupportedWorkingTreeEncoding,
 } from '../../../src/git/archive/archive-filter.js';
-import { ArchiveAttributeError, UnsupportedWorkingTreeEncodingError } from '../../../src/errors.js';
+import {
+  type ArchiveFilter,
+  AttributeScope,
+  parseGitAttributes,
+  parsePatternText,
+  patternMatchesFile,
+  WM_PATHNAME,
+  wildmatch,
+} from '../../../src/git/archive/attributes.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const OID = '0123456789abcdef0123456789abcdef01234567';
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -53,12 +53,18 @@ describe('parseGitAttributes', () => {
 
   test('a line with an invalid attribute name is dropped entirely', () => {
     const p = parseGitAttributes(b('*.a text bad/name\n*.b --text\n*.c =x\n*.d text\n'), true);
-    assert.deepEqual(p.rules.map((r) => Buffer.from(r.pattern.bytes).toString()), ['*.d']);
+    assert.deepEqual(
+      p.rules.map((r) => Buffer.from(r.pattern.bytes).toString()),
+      ['*.d'],
+    );
   });
 
   test('"-attr=value" is unset and "!attr=value" unspecified', () => {
     const p = parseGitAttributes(b('* -text=auto !eol=crlf\n'), true);
-    assert.deepEqual(p.rules[0]!.states, [{ name: 'text', value: false }, { name: 'eol', value: null }]);
+    assert.deepEqual(p.rules[0]!.states, [
+      { name: 'text', value: false },
+      { name: 'eol', value: null },
+    ]);
   });
 
   test('negative patterns are ignored, escaped "!" is literal', () => {
@@ -77,7 +83,15 @@ describe('parseGitAttributes', () => {
   test('macros only where allowed', () => {
     const src = b('[attr]mine text eol=crlf\n[attr] notmacro text\n[attr]bad/name text\n');
     const root = parseGitAttributes(src, true);
-    assert.deepEqual(root.macros, [{ name: 'mine', states: [{ name: 'text', value: true }, { name: 'eol', value: 'crlf' }] }]);
+    assert.deepEqual(root.macros, [
+      {
+        name: 'mine',
+        states: [
+          { name: 'text', value: true },
+          { name: 'eol', value: 'crlf' },
+        ],
+      },
+    ]);
     assert.equal(root.rules.length, 1, '"[attr]" followed by a space is a pattern');
     const sub = parseGitAttributes(src, false);
     assert.equal(sub.macros.length, 0);
@@ -86,13 +100,22 @@ describe('parseGitAttributes', () => {
 
   test('content after a NUL byte is ignored; a BOM is part of the first pattern', () => {
     const p = parseGitAttributes(b('\xef\xbb\xbf*.a text\n*.b text\0\n*.c text\n'), true);
-    assert.deepEqual(p.rules.map((r) => Buffer.from(r.pattern.bytes).toString('latin1')), ['\xef\xbb\xbf*.a', '*.b']);
+    assert.deepEqual(
+      p.rules.map((r) => Buffer.from(r.pattern.bytes).toString('latin1')),
+      ['\xef\xbb\xbf*.a', '*.b'],
+    );
   });
 
   test('over-long lines are ignored, over-long comments are fine', () => {
     const long = '*.x' + ' '.repeat(2100) + 'text';
-    const p = parseGitAttributes(b(`#${'c'.repeat(3000)}\n${long}\n*.y text\n${'*.z text'.padEnd(2047, ' ')}\n${'*.w text'.padEnd(2048, ' ')}\n`), true);
-    assert.deepEqual(p.rules.map((r) => Buffer.from(r.pattern.bytes).toString()), ['*.y', '*.z']);
+    const p = parseGitAttributes(
+      b(`#${'c'.repeat(3000)}\n${long}\n*.y text\n${'*.z text'.padEnd(2047, ' ')}\n${'*.w text'.padEnd(2048, ' ')}\n`),
+      true,
+    );
+    assert.deepEqual(
+      p.rules.map((r) => Buffer.from(r.pattern.bytes).toString()),
+      ['*.y', '*.z'],
+    );
   });
 });
 
@@ -255,7 +278,9 @@ describe('AttributeScope', () => {
 
   test('last line wins, last state in a line wins, macros expand where set', () => {
     const root = AttributeScope.root(
-      b('[attr]crlfy text eol=crlf\n[attr]outer crlfy\n*.a eol=crlf\n*.a -text\n*.b text -text eol=crlf\n*.c binary text eol=crlf\n*.d text binary eol=crlf\n*.e outer\n*.f -crlfy outer\n'),
+      b(
+        '[attr]crlfy text eol=crlf\n[attr]outer crlfy\n*.a eol=crlf\n*.a -text\n*.b text -text eol=crlf\n*.c binary text eol=crlf\n*.d text binary eol=crlf\n*.e outer\n*.f -crlfy outer\n',
+      ),
     );
     assert.equal(root.archiveFilterFor('x.a'), null);
     assert.equal(root.archiveFilterFor('x.b'), null);
@@ -284,7 +309,9 @@ describe('AttributeScope', () => {
   });
 
   test('working-tree-encoding', () => {
-    const root = AttributeScope.root(b('*.u working-tree-encoding=UTF8\n*.l working-tree-encoding=UTF-16LE\n*.t working-tree-encoding\n*.e working-tree-encoding=\n'));
+    const root = AttributeScope.root(
+      b('*.u working-tree-encoding=UTF8\n*.l working-tree-encoding=UTF-16LE\n*.t working-tree-encoding\n*.e working-tree-encoding=\n'),
+    );
     assert.equal(root.archiveFilterFor('a.u'), null);
     assert.deepEqual(root.archiveFilterFor('a.l'), { ident: false, eol: null, workingTreeEncoding: 'UTF-16LE' });
     assert.equal(root.archiveFilterFor('a.e'), null);
@@ -317,7 +344,14 @@ describe('conversions', () => {
     assert.equal(crlfToWorktree(b('x'.repeat(128) + '\x01\n'), true).toString('latin1'), 'x'.repeat(128) + '\x01\r\n');
   });
   test('stats', () => {
-    assert.deepEqual(gatherStats(b('a\r\n\rb\n\t\x1b\x7f\0\x1a')), { nul: 1, loneCr: 1, loneLf: 1, crlf: 1, printable: 4, nonPrintable: 2 });
+    assert.deepEqual(gatherStats(b('a\r\n\rb\n\t\x1b\x7f\0\x1a')), {
+      nul: 1,
+      loneCr: 1,
+      loneLf: 1,
+      crlf: 1,
+      printable: 4,
+      nonPrintable: 2,
+    });
   });
   test('ident', () => {
     const h = `$Id: ${OID} $`;
@@ -394,7 +428,10 @@ function gitArchive(entries: Map<string, RepoEntry>): { files: Map<string, Buffe
 }
 
 /** What the lead's tree walk does: one scope per directory, then a filter per regular file. */
-function ourArchive(entries: Map<string, RepoEntry>, oids: Map<string, string>): Map<string, { bytes: Buffer; filter: ArchiveFilter | null }> {
+function ourArchive(
+  entries: Map<string, RepoEntry>,
+  oids: Map<string, string>,
+): Map<string, { bytes: Buffer; filter: ArchiveFilter | null }> {
   const attrsOf = (dir: string): Buffer | null => {
     const e = entries.get(dir === '' ? '.gitattributes' : `${dir}/.gitattributes`);
     return e && !e.symlink ? e.content : null;
@@ -429,7 +466,9 @@ function compare(entries: Map<string, RepoEntry>, label: string): { total: numbe
     const got = ours.get(path)!;
     if (!want.equals(entries.get(path)!.content)) changed++;
     if (!got.bytes.equals(want)) {
-      bad.push(`${path} filter=${JSON.stringify(got.filter)}\n  in:   ${JSON.stringify(entries.get(path)!.content.toString('latin1'))}\n  git:  ${JSON.stringify(want.toString('latin1'))}\n  ours: ${JSON.stringify(got.bytes.toString('latin1'))}`);
+      bad.push(
+        `${path} filter=${JSON.stringify(got.filter)}\n  in:   ${JSON.stringify(entries.get(path)!.content.toString('latin1'))}\n  git:  ${JSON.stringify(want.toString('latin1'))}\n  ours: ${JSON.stringify(got.bytes.toString('latin1'))}`,
+      );
     }
   }
   if (bad.length > 0) {
@@ -478,7 +517,14 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
     const home = join(work, 'home');
     mkdirSync(home);
     writeFileSync(join(home, '.gitconfig'), '');
-    gitEnv = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', XDG_CONFIG_HOME: join(home, '.config'), LC_ALL: 'C', TZ: 'UTC' };
+    gitEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      XDG_CONFIG_HOME: join(home, '.config'),
+      LC_ALL: 'C',
+      TZ: 'UTC',
+    };
   });
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -555,7 +601,15 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
     );
     add(
       'sub/.gitattributes',
-      ['[attr]ignored eol=crlf', '*.ign ignored', '*.crlf -text', 'x/*.s eol=crlf', '/top.t eol=crlf', '*.macro nested', '*.sub ident eol=crlf'].join('\n') + '\n',
+      [
+        '[attr]ignored eol=crlf',
+        '*.ign ignored',
+        '*.crlf -text',
+        'x/*.s eol=crlf',
+        '/top.t eol=crlf',
+        '*.macro nested',
+        '*.sub ident eol=crlf',
+      ].join('\n') + '\n',
     );
     add('sub/deeper/.gitattributes', '*.crlf text eol=crlf\n*.sub -ident\n/*.anch eol=crlf\n');
     add('lnk/.gitattributes', '../target', true);
@@ -565,9 +619,47 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
     add('nulattrs/.gitattributes', '*.y eol=crlf\0\n*.z eol=crlf\n');
 
     const exts = [
-      'crlf', 'text', 'auto', 'autolf', 'bin', 'binc', 'macro', 'nested', 'negm', 'legacy', 'nocrlf', 'crlfinput',
-      'crlfauto', 'notext', 'unset', 'bogus', 'eolbogus', 'id', 'noid', 'idcrlf', 'idauto', 'wte', 'off', 'tm1', 'tm2',
-      'lfs', 'lfs2', 'long', 'ign', 's', 't', 'sub', 'anch', 'cls', 'neg', 'up', 'c', 'd', 'y', 'z', 'plain',
+      'crlf',
+      'text',
+      'auto',
+      'autolf',
+      'bin',
+      'binc',
+      'macro',
+      'nested',
+      'negm',
+      'legacy',
+      'nocrlf',
+      'crlfinput',
+      'crlfauto',
+      'notext',
+      'unset',
+      'bogus',
+      'eolbogus',
+      'id',
+      'noid',
+      'idcrlf',
+      'idauto',
+      'wte',
+      'off',
+      'tm1',
+      'tm2',
+      'lfs',
+      'lfs2',
+      'long',
+      'ign',
+      's',
+      't',
+      'sub',
+      'anch',
+      'cls',
+      'neg',
+      'up',
+      'c',
+      'd',
+      'y',
+      'z',
+      'plain',
     ];
     const dirs = ['', 'sub/', 'sub/x/', 'sub/deeper/', 'sub/deeper/x/', 'nested/', 'lnk/', 'crlfattrs/', 'bom/', 'nulattrs/'];
     const sampleNames = Object.keys(SAMPLES);
@@ -581,7 +673,22 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
         }
       }
     }
-    const wteExts = ['w16', 'w16le', 'w16be', 'w16lebom', 'w16bebom', 'w32', 'w32le', 'w32be', 'wl1', 'wl2', 'wascii', 'wu8', 'wempty', 'wunset'];
+    const wteExts = [
+      'w16',
+      'w16le',
+      'w16be',
+      'w16lebom',
+      'w16bebom',
+      'w32',
+      'w32le',
+      'w32be',
+      'wl1',
+      'wl2',
+      'wascii',
+      'wu8',
+      'wempty',
+      'wunset',
+    ];
     for (const name of sampleNames) {
       for (const ext of wteExts) add(`enc/${name}.${ext}`, SAMPLES[name]!);
       add(`all/${name}.crlf`, SAMPLES[name]!);
@@ -590,9 +697,32 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
       add(`all/${name}.idcrlf`, SAMPLES[name]!);
     }
     for (const p of [
-      'quoted name.q', 'anchored.a', 'sub/anchored.a', 'docs/deep.md', 'docs/a/b/c.md', 'x/docs/c.md', 'deep.d', 'a/b/deep.d',
-      'ab.cls', 'bb.cls', 'cb.cls', 'a.cls', 'xa.neg', 'ya.neg', 'Up.up', 'up.up', 'abc/x.p', 'bc/x.p', 'a/x.p', 'sub/top.t',
-      'sub/x/top.t', 'sub/deeper/top.t', 'sub/deeper/r.anch', 'sub/deeper/x/r.anch', 'dironly', 'x/dironly',
+      'quoted name.q',
+      'anchored.a',
+      'sub/anchored.a',
+      'docs/deep.md',
+      'docs/a/b/c.md',
+      'x/docs/c.md',
+      'deep.d',
+      'a/b/deep.d',
+      'ab.cls',
+      'bb.cls',
+      'cb.cls',
+      'a.cls',
+      'xa.neg',
+      'ya.neg',
+      'Up.up',
+      'up.up',
+      'abc/x.p',
+      'bc/x.p',
+      'a/x.p',
+      'sub/top.t',
+      'sub/x/top.t',
+      'sub/deeper/top.t',
+      'sub/deeper/r.anch',
+      'sub/deeper/x/r.anch',
+      'dironly',
+      'x/dironly',
     ]) {
       add(p, SAMPLES.lf!);
     }
@@ -634,7 +764,19 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
       add(`f.${ext}`, '$Id$\nx\n');
       add(`sub/f.${ext}`, 'a\nb\n');
     }
-    for (const p of ['pre/foox/y/bar.pp', 'pre/foo/bar.pp', 'pre/fooz/bar.pp', 'pre/bar.pp', 'pre/xa/q.pp', 'pre/xa/b/c/q.pp', 'pre/x/q.pp', 'pre/exact.pp', 'pre/a/ss/b/c', 'pre/ss/x', 'pre/a/ss']) {
+    for (const p of [
+      'pre/foox/y/bar.pp',
+      'pre/foo/bar.pp',
+      'pre/fooz/bar.pp',
+      'pre/bar.pp',
+      'pre/xa/q.pp',
+      'pre/xa/b/c/q.pp',
+      'pre/x/q.pp',
+      'pre/exact.pp',
+      'pre/a/ss/b/c',
+      'pre/ss/x',
+      'pre/a/ss',
+    ]) {
       add(p, 'a\nb\n');
     }
     const { changed } = compare(entries, 'macros');
@@ -656,7 +798,6 @@ describe('differential: git archive', { timeout: 60_000 }, () => {
   });
 });
 
-
 function randomRepo(seed: number): Map<string, RepoEntry> {
   const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -671,20 +812,75 @@ function randomRepo(seed: number): Map<string, RepoEntry> {
   }
   const dirList = [...dirs];
   const attrsPool = [
-    'text', '-text', '!text', 'text=auto', 'text=input', 'text=x', 'eol=crlf', 'eol=crlf', 'eol=crlf', 'eol=lf', '!eol',
-    'crlf', '-crlf', 'crlf=input', 'binary', '-binary', 'ident', '-ident', 'm1', 'm2', '-m1', 'diff', 'export-ignore',
+    'text',
+    '-text',
+    '!text',
+    'text=auto',
+    'text=input',
+    'text=x',
+    'eol=crlf',
+    'eol=crlf',
+    'eol=crlf',
+    'eol=lf',
+    '!eol',
+    'crlf',
+    '-crlf',
+    'crlf=input',
+    'binary',
+    '-binary',
+    'ident',
+    '-ident',
+    'm1',
+    'm2',
+    '-m1',
+    'diff',
+    'export-ignore',
   ];
   const patternFor = (dir: string): string => {
-    const rel = dirList.filter((d) => d !== dir && (dir === '' || d.startsWith(dir + '/'))).map((d) => (dir === '' ? d : d.slice(dir.length + 1)));
+    const rel = dirList
+      .filter((d) => d !== dir && (dir === '' || d.startsWith(dir + '/')))
+      .map((d) => (dir === '' ? d : d.slice(dir.length + 1)));
     const base = pick(baseNames);
     const ext = pick(exts);
     const sub = rel.length > 0 ? pick(rel) : 'a';
     const forms = [
-      '*', `*${ext}`, `${base}${ext}`, `${base}*`, `?${ext}`, `[a-m]*`, `[!a]*${ext}`, `[[:upper:]]*`, `*.[ch]`,
-      `**/${base}${ext}`, `${sub}/**`, `/${base}${ext}`, `/*${ext}`, `${sub}/*`, `${sub}/**/*${ext}`, `**/${sub}/*`,
-      `*/${base}${ext}`, `${sub.split('/')[0]}*/**`, `${base}${ext}/`, `!${base}`, `\\${base}`, `"${base}${ext}"`, `${sub}/${base}**`,
-      `**`, `**/*`, `${sub}**`, `*${sub.slice(-1)}/**`, `[[:alpha:]][[:digit:]]*`, `[a-c][!0-9]`, `[]a]*`, `*[\\*]*`, `b\\[1]`,
-      `**/${sub.split('/').pop()}/**`, `"sp ace/*"`, `"\\${base}"`, `${base}.[!c]*`, `*[[:space:]]*/*`,
+      '*',
+      `*${ext}`,
+      `${base}${ext}`,
+      `${base}*`,
+      `?${ext}`,
+      `[a-m]*`,
+      `[!a]*${ext}`,
+      `[[:upper:]]*`,
+      `*.[ch]`,
+      `**/${base}${ext}`,
+      `${sub}/**`,
+      `/${base}${ext}`,
+      `/*${ext}`,
+      `${sub}/*`,
+      `${sub}/**/*${ext}`,
+      `**/${sub}/*`,
+      `*/${base}${ext}`,
+      `${sub.split('/')[0]}*/**`,
+      `${base}${ext}/`,
+      `!${base}`,
+      `\\${base}`,
+      `"${base}${ext}"`,
+      `${sub}/${base}**`,
+      `**`,
+      `**/*`,
+      `${sub}**`,
+      `*${sub.slice(-1)}/**`,
+      `[[:alpha:]][[:digit:]]*`,
+      `[a-c][!0-9]`,
+      `[]a]*`,
+      `*[\\*]*`,
+      `b\\[1]`,
+      `**/${sub.split('/').pop()}/**`,
+      `"sp ace/*"`,
+      `"\\${base}"`,
+      `${base}.[!c]*`,
+      `*[[:space:]]*/*`,
     ];
     return pick(forms);
   };
@@ -706,7 +902,26 @@ function randomRepo(seed: number): Map<string, RepoEntry> {
     entries.set(dir === '' ? '.gitattributes' : `${dir}/.gitattributes`, { content: b(lines.join('\n') + '\n') });
   }
   const samples = Object.values(SAMPLES);
-  const atoms = ['a', 'b', ' ', '\n', '\n', '\r', '\r\n', '\0', '$', 'Id', '$Id$', '$Id:', '$Id: x $', ':', '\x1a', '\x01', '\x7f', '\xc3\xa9'];
+  const atoms = [
+    'a',
+    'b',
+    ' ',
+    '\n',
+    '\n',
+    '\r',
+    '\r\n',
+    '\0',
+    '$',
+    'Id',
+    '$Id$',
+    '$Id:',
+    '$Id: x $',
+    ':',
+    '\x1a',
+    '\x01',
+    '\x7f',
+    '\xc3\xa9',
+  ];
   while (entries.size < 200) {
     const dir = pick(dirList);
     const path = `${dir === '' ? '' : dir + '/'}${pick(baseNames)}${pick(exts)}`;
@@ -728,7 +943,10 @@ test('working-tree-encoding support is explicit', () => {
   assert.equal(isSupportedWorkingTreeEncoding('utf-16le'), true);
   for (const name of ['no-such-encoding', 'SHIFT-JIS', 'UTF-16LE//TRANSLIT']) {
     assert.equal(isSupportedWorkingTreeEncoding(name), false);
-    assert.throws(() => applyArchiveFilter(b('x'), OID, { ident: false, eol: null, workingTreeEncoding: name }), UnsupportedWorkingTreeEncodingError);
+    assert.throws(
+      () => applyArchiveFilter(b('x'), OID, { ident: false, eol: null, workingTreeEncoding: name }),
+      UnsupportedWorkingTreeEncodingError,
+    );
   }
   const f: ArchiveFilter = { ident: false, eol: 'crlf', workingTreeEncoding: 'UTF-16BE' };
   assert.equal(applyArchiveFilter(b('a\n'), OID, f).toString('hex'), '0061000d000a');

@@ -3,9 +3,8 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSyn
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InternalError } from '../../../src/errors.js';
-import { createIsomorphicGitObjectStore } from '../../helpers/isomorphic-git-object-store.js';
 import { applyDelta, applyDeltaYielding, readDeltaSizes } from '../../../src/git/pack-delta.js';
-import { PackFile, type PackEntryKind } from '../../../src/git/pack-file.js';
+import { type PackEntryKind, PackFile } from '../../../src/git/pack-file.js';
 import { PackIndex } from '../../../src/git/pack-index.js';
 import { createPackObjectStore } from '../../../src/git/pack-object-store.js';
 import type { ObjectStore } from '../../../src/git/types.js';
@@ -18,14 +17,15 @@ import {
   createSandbox,
   deltaChainStream,
   fastImport,
+  type GitRunner,
   objectId,
   paddedZlib,
-  writeRawPack,
-  writeWorkFile,
-  type GitRunner,
   type RichRepo,
   type Sandbox,
+  writeRawPack,
+  writeWorkFile,
 } from '../../helpers/git-sample-repos.js';
+import { createIsomorphicGitObjectStore } from '../../helpers/isomorphic-git-object-store.js';
 
 const STORES = {
   pack: (gitdir: string) => createPackObjectStore(gitdir),
@@ -143,7 +143,11 @@ describe('large objects: threadpool inflate and long deltas', () => {
     const lines = Array.from({ length: 60_000 }, (_, i) => line(i));
     writeWorkFile(repo, 'big.js', lines.join(''));
     // Incompressible: stored whole, its compressed form is well over the threadpool threshold.
-    writeWorkFile(repo, 'blob.bin', Buffer.from(Array.from({ length: 700_000 }, () => ((x = (x * 1103515245 + 12345) % 2 ** 31) >> 16) & 0xff)));
+    writeWorkFile(
+      repo,
+      'blob.bin',
+      Buffer.from(Array.from({ length: 700_000 }, () => ((x = (x * 1103515245 + 12345) % 2 ** 31) >> 16) & 0xff)),
+    );
     commitAll(repo, 'one', 1_700_000_000);
     for (let i = 0; i < lines.length; i += 10) lines[i] = line(i);
     writeWorkFile(repo, 'big.js', lines.join(''));
@@ -194,7 +198,9 @@ describe('rich repository: packs, loose objects, every object type', () => {
     const store = await createPackObjectStore(gitdir);
     const expected = catAllObjects(git);
     const got = await Promise.all(expected.map((o) => store.read(o.oid)));
-    got.forEach((o, i) => assert.ok(o?.data.equals(expected[i]!.data)));
+    got.forEach((o, i) => {
+      assert.ok(o?.data.equals(expected[i]!.data));
+    });
     await store.close();
     await assert.rejects(store.read(expected[0]!.oid), InternalError);
   });
@@ -327,7 +333,10 @@ describe('index formats', () => {
     for (const oid of all) {
       for (const length of [1, 3, 6, 40]) {
         const prefix = oid.slice(0, length);
-        assert.deepEqual(index.findByPrefix(prefix), all.filter((o) => o.startsWith(prefix)));
+        assert.deepEqual(
+          index.findByPrefix(prefix),
+          all.filter((o) => o.startsWith(prefix)),
+        );
       }
     }
   });

@@ -5,7 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import { createPackObjectStore } from '../../../src/git/pack-object-store.js';
 import { createRefReader } from '../../../src/git/refs.js';
 import type { ObjectStore, RefSnapshot, RefTarget } from '../../../src/git/types.js';
-import { buildRichRepo, commitAll, copyRepo, createSandbox, writeWorkFile, type GitRunner, type RichRepo, type Sandbox } from '../../helpers/git-sample-repos.js';
+import {
+  buildRichRepo,
+  commitAll,
+  copyRepo,
+  createSandbox,
+  type GitRunner,
+  type RichRepo,
+  type Sandbox,
+  writeWorkFile,
+} from '../../helpers/git-sample-repos.js';
 
 interface ExpectedRefs {
   branches: Map<string, string>;

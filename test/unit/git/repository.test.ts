@@ -5,8 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import { NotFoundError } from '../../../src/errors.js';
 import { openGitRepository } from '../../../src/git/open-repository.js';
 import type { GitRepository } from '../../../src/git/repository.js';
-import { readerOptions, type ObjectReaderKind } from '../../helpers/isomorphic-git-object-store.js';
-import { buildRichRepo, catAllObjects, copyRepo, createSandbox, type CatFileObject, type RichRepo, type Sandbox } from '../../helpers/git-sample-repos.js';
+import {
+  buildRichRepo,
+  type CatFileObject,
+  catAllObjects,
+  copyRepo,
+  createSandbox,
+  type RichRepo,
+  type Sandbox,
+} from '../../helpers/git-sample-repos.js';
+import { type ObjectReaderKind, readerOptions } from '../../helpers/isomorphic-git-object-store.js';
 
 let sandbox: Sandbox;
 let repo: RichRepo;
@@ -203,7 +211,9 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
       const results = await Promise.all(
         commits.flatMap((c) => [fresh.readCommit(c.oid).then((r) => r.tree), fresh.refs().then((r) => r.head ?? '')]),
       );
-      commits.forEach((c, i) => assert.equal(results[i * 2], c.tree));
+      commits.forEach((c, i) => {
+        assert.equal(results[i * 2], c.tree);
+      });
       await fresh.close();
     });
   });

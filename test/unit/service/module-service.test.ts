@@ -56,7 +56,10 @@ test('a client that leaves mid-zip is not a warning or an error in the log', asy
     controller.abort();
     if (!stream.destroyed) await once(stream, 'close');
     for (let i = 0; i < 5; i++) await nextTurn();
-    assert.deepEqual(lines.filter((l) => l.level === 'warn' || l.level === 'error'), []);
+    assert.deepEqual(
+      lines.filter((l) => l.level === 'warn' || l.level === 'error'),
+      [],
+    );
   } finally {
     await repository.close();
   }

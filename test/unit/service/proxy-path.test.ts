@@ -13,7 +13,10 @@ const parsed: { path: string; want: ProxyRequest }[] = [
   { path: `/${M}/@v/v1.0.0.zip`, want: { kind: 'zip', modulePath: M, version: 'v1.0.0' } },
   { path: `/${M}/sub/v2/@v/v2.1.0-rc.1.info`, want: { kind: 'info', modulePath: `${M}/sub/v2`, version: 'v2.1.0-rc.1' } },
   // go percent-encodes "!" as %21; both forms decode to the upper-case letter.
-  { path: '/github.com/%21test%21org/%21upper/@v/v1.0.0-%21r%21c1.info', want: { kind: 'info', modulePath: 'github.com/TestOrg/Upper', version: 'v1.0.0-RC1' } },
+  {
+    path: '/github.com/%21test%21org/%21upper/@v/v1.0.0-%21r%21c1.info',
+    want: { kind: 'info', modulePath: 'github.com/TestOrg/Upper', version: 'v1.0.0-RC1' },
+  },
   { path: '/github.com/!test!org/!upper/@v/list', want: { kind: 'list', modulePath: 'github.com/TestOrg/Upper' } },
   // "+" is never a space.
   { path: `/${M}/@v/v2.0.0+incompatible.info`, want: { kind: 'info', modulePath: M, version: 'v2.0.0+incompatible' } },

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   compareGoVersions,
+  GoModParseError,
   goLang,
   goLangAtLeast,
-  GoModParseError,
   goUnquote,
   goVersion,
   isRetracted,
@@ -88,7 +88,7 @@ describe('goVersion (go line as modfile.ParseLax sees it)', () => {
       }
     };
     assert.equal(message('go 1.16\ngo 1.17\n'), 'go.mod:2: repeated go statement');
-    assert.equal(message('module m\n  go 1\n'), 'go.mod:2:3: invalid go version \'1\': must match format 1.23');
+    assert.equal(message('module m\n  go 1\n'), "go.mod:2:3: invalid go version '1': must match format 1.23");
     assert.equal(message('module m\ngo 1.2 x\n'), 'go.mod:2: go directive expects exactly one argument');
     assert.equal(message('module m\nx\x00\n'), "go.mod:2:2: unexpected input character '\\x00'");
     assert.equal(message('module m\nrequire (\n'), 'go.mod:3: syntax error (unterminated block started at go.mod:2:1)');
@@ -102,10 +102,13 @@ describe('goVersion (go line as modfile.ParseLax sees it)', () => {
   });
 
   test('require entries are canonicalised', () => {
-    assert.deepEqual(parseGoModLax('module m\nrequire (\n\texample.com/x v1.2 // indirect\n\t"example.com/y" v2.0.0+incompatible\n)\n').require, [
-      { path: 'example.com/x', version: 'v1.2.0' },
-      { path: 'example.com/y', version: 'v2.0.0+incompatible' },
-    ]);
+    assert.deepEqual(
+      parseGoModLax('module m\nrequire (\n\texample.com/x v1.2 // indirect\n\t"example.com/y" v2.0.0+incompatible\n)\n').require,
+      [
+        { path: 'example.com/x', version: 'v1.2.0' },
+        { path: 'example.com/y', version: 'v2.0.0+incompatible' },
+      ],
+    );
   });
 });
 
@@ -219,19 +222,93 @@ test('matches modfile.ModulePath and modfile.ParseLax (x/mod v0.7.0)', { skip: '
   assert.ok(!('skip' in ref));
   const rand = seededRandom(0x90a0d);
   const fragments = [
-    'module example.com/m', 'module "example.com/q"', 'module `example.com/raw`', 'module "bad', 'module', 'modulex y',
-    'module a b', 'module (', 'module ""', 'module "\\xff"', '\tmodule indented', 'module\u00a0nbsp', 'module example.com/m/v2',
-    'go 1.16', 'go 1.21.0', 'go 1.24rc1', 'go v1.21', 'go 1', 'go 1.21.x', 'go', 'go 1.2 3', 'go 01.2', 'go 1.021', 'go "1.2"',
-    'toolchain go1.21.0', 'godebug default=go1.21', 'foo bar baz', 'replace a => b', 'replace a v1 => ../b', 'exclude a v1.0.0',
-    'require example.com/x v1.2.3', 'require example.com/x v1.2', 'require example.com/x vbad', 'require example.com/x/v2 v1.0.0',
-    'require example.com/x/v2 v2.0.0', 'require example.com/x', 'require "example.com/q" v1.0.0', "require 'x' v1.0.0",
-    'require gopkg.in/yaml.v2 v2.4.0', 'require x/v1 v1.0.0', 'require x v2.0.0+incompatible', 'require x "v1.0.0"',
-    'retract v1.0.0', 'retract [v1.0.0, v1.2.0]', 'retract [v1.0.0,v1.2.0] // why', 'retract [v1.0.0', 'retract', 'retract ( v1 )',
-    'retract v1.0.0 extra', 'retract "v1.1.0"', 'retract vfoo', 'retract [v1, v2]', 'retract `v1`',
-    'require (', 'retract (', 'replace (', 'exclude (', 'foo (', 'require x (', ')', '( )', 'x ( ) y',
-    '// comment', '  // indented comment', '', '', '', '/* bad */', 'x /* y', 'a"b c', '"unterminated', '`raw string`',
-    '\tv1.5.0', '\t[v1.6.0, v1.7.0]', '\texample.com/y v1.0.0', '\texample.com/y v1.0.0 // indirect', '\tmodule-in-block',
-    'x\u0000y', 'x\u000by', 'é ü', '\ufeffmodule bom', 'a,b', '[', ']', '{ }', 'module m // c\r', 'go 1.20\r',
+    'module example.com/m',
+    'module "example.com/q"',
+    'module `example.com/raw`',
+    'module "bad',
+    'module',
+    'modulex y',
+    'module a b',
+    'module (',
+    'module ""',
+    'module "\\xff"',
+    '\tmodule indented',
+    'module\u00a0nbsp',
+    'module example.com/m/v2',
+    'go 1.16',
+    'go 1.21.0',
+    'go 1.24rc1',
+    'go v1.21',
+    'go 1',
+    'go 1.21.x',
+    'go',
+    'go 1.2 3',
+    'go 01.2',
+    'go 1.021',
+    'go "1.2"',
+    'toolchain go1.21.0',
+    'godebug default=go1.21',
+    'foo bar baz',
+    'replace a => b',
+    'replace a v1 => ../b',
+    'exclude a v1.0.0',
+    'require example.com/x v1.2.3',
+    'require example.com/x v1.2',
+    'require example.com/x vbad',
+    'require example.com/x/v2 v1.0.0',
+    'require example.com/x/v2 v2.0.0',
+    'require example.com/x',
+    'require "example.com/q" v1.0.0',
+    "require 'x' v1.0.0",
+    'require gopkg.in/yaml.v2 v2.4.0',
+    'require x/v1 v1.0.0',
+    'require x v2.0.0+incompatible',
+    'require x "v1.0.0"',
+    'retract v1.0.0',
+    'retract [v1.0.0, v1.2.0]',
+    'retract [v1.0.0,v1.2.0] // why',
+    'retract [v1.0.0',
+    'retract',
+    'retract ( v1 )',
+    'retract v1.0.0 extra',
+    'retract "v1.1.0"',
+    'retract vfoo',
+    'retract [v1, v2]',
+    'retract `v1`',
+    'require (',
+    'retract (',
+    'replace (',
+    'exclude (',
+    'foo (',
+    'require x (',
+    ')',
+    '( )',
+    'x ( ) y',
+    '// comment',
+    '  // indented comment',
+    '',
+    '',
+    '',
+    '/* bad */',
+    'x /* y',
+    'a"b c',
+    '"unterminated',
+    '`raw string`',
+    '\tv1.5.0',
+    '\t[v1.6.0, v1.7.0]',
+    '\texample.com/y v1.0.0',
+    '\texample.com/y v1.0.0 // indirect',
+    '\tmodule-in-block',
+    'x\u0000y',
+    'x\u000by',
+    'é ü',
+    '\ufeffmodule bom',
+    'a,b',
+    '[',
+    ']',
+    '{ }',
+    'module m // c\r',
+    'go 1.20\r',
   ];
   const texts: string[] = [];
   for (let i = 0; i < 2000; i++) {

@@ -88,7 +88,10 @@ describe('case encoding (spec §1.2)', () => {
   ];
   for (const [escaped, message] of badVersions) {
     test(`unescapeVersion(${JSON.stringify(escaped)}) fails`, () => {
-      assert.throws(() => unescapeVersion(escaped), (err: unknown) => err instanceof EscapeError && err.message === message);
+      assert.throws(
+        () => unescapeVersion(escaped),
+        (err: unknown) => err instanceof EscapeError && err.message === message,
+      );
     });
   }
 });
@@ -158,7 +161,7 @@ describe('checkPath / checkImportPath / checkFilePath', () => {
     ['\u{1d400}.txt', null],
     ['\uff22.txt', null],
     ['a/go.mod/f.go', null],
-    ["a!#$%&()+,-.=@[]^_{}~ b", null],
+    ['a!#$%&()+,-.=@[]^_{}~ b', null],
     ['a:b.go', "invalid char ':'"],
     ['a*b', "invalid char '*'"],
     ['a"b', "invalid char '\"'"],
@@ -259,12 +262,70 @@ test('matches golang.org/x/mod/module on random paths and versions', { skip: 'sk
   assert.ok(!('skip' in ref));
   const rand = seededRandom(0x90d);
   const elems = [
-    'github.com', 'gopkg.in', 'example.com', 'Example.com', 'ex-ample.com', '-x.com', 'nodot',
-    'Foo', 'foo', 'v2', 'v1', 'v0', 'v02', 'v2.0', 'v10', 'yaml.v2', 'yaml.v0', 'yaml.v01', 'yaml.v2-unstable',
-    '.hidden', '-dash', 'con', 'CON.txt', 'com1', 'Lpt9.go', 'aux', 'file~1', 'file~1.go', 'a~b', 'x~',
-    'x.', '..', '.', '', '\u00e9', 'a:b', 'a b', '!x', '!!', 'x!', 'a+b', 'A', 'Z9', '\uff41', '\u{1f642}',
-    'x\u0301', '~', '_', 'a%b', '@', 'v1.0.0-RC1', 'v1.0.0-!r!c1', 'feature', 'k\u212a', '\u0130', '\u{1e290}',
-    'a\tb', '#', '[x]', '{y}', '=', '^', '&', 'g++',
+    'github.com',
+    'gopkg.in',
+    'example.com',
+    'Example.com',
+    'ex-ample.com',
+    '-x.com',
+    'nodot',
+    'Foo',
+    'foo',
+    'v2',
+    'v1',
+    'v0',
+    'v02',
+    'v2.0',
+    'v10',
+    'yaml.v2',
+    'yaml.v0',
+    'yaml.v01',
+    'yaml.v2-unstable',
+    '.hidden',
+    '-dash',
+    'con',
+    'CON.txt',
+    'com1',
+    'Lpt9.go',
+    'aux',
+    'file~1',
+    'file~1.go',
+    'a~b',
+    'x~',
+    'x.',
+    '..',
+    '.',
+    '',
+    '\u00e9',
+    'a:b',
+    'a b',
+    '!x',
+    '!!',
+    'x!',
+    'a+b',
+    'A',
+    'Z9',
+    '\uff41',
+    '\u{1f642}',
+    'x\u0301',
+    '~',
+    '_',
+    'a%b',
+    '@',
+    'v1.0.0-RC1',
+    'v1.0.0-!r!c1',
+    'feature',
+    'k\u212a',
+    '\u0130',
+    '\u{1e290}',
+    'a\tb',
+    '#',
+    '[x]',
+    '{y}',
+    '=',
+    '^',
+    '&',
+    'g++',
   ];
   const paths: string[] = [];
   for (let i = 0; i < 2500; i++) {
@@ -329,11 +390,31 @@ test('matches golang.org/x/mod/module on random paths and versions', { skip: 'sk
   });
   assert.ok(validModules > 100, `only ${validModules} valid module paths generated`);
 
-  const versions = ['v0.1.0', 'v1.2.3', 'v2.0.0', 'v2.0.0+incompatible', 'v3.1.0-pre+incompatible', 'v0.0.0-20161208181325-20d25e280405',
-    'v1.0.0-20161208181325-20d25e280405', 'v2', 'v1.2', 'vfoo', '', 'v10.0.0', 'v2.0.0+meta', 'v01.0.0'];
+  const versions = [
+    'v0.1.0',
+    'v1.2.3',
+    'v2.0.0',
+    'v2.0.0+incompatible',
+    'v3.1.0-pre+incompatible',
+    'v0.0.0-20161208181325-20d25e280405',
+    'v1.0.0-20161208181325-20d25e280405',
+    'v2',
+    'v1.2',
+    'vfoo',
+    '',
+    'v10.0.0',
+    'v2.0.0+meta',
+    'v01.0.0',
+  ];
   const pathMajors = ['', '/v2', '/v3', '/v10', '.v0', '.v1', '.v2', '.v2-unstable', '.v1-unstable', 'v2', '/x', '/v', '.', '/v02'];
   const majorReqs = versions.flatMap((v) => pathMajors.map((major) => ({ op: 'major', v, major })));
-  type MajorAnswer = { checkPathMajor: string; matchPathMajor: boolean; pathMajorPrefix: string; prefixPanics: boolean; canonicalVersion: string };
+  type MajorAnswer = {
+    checkPathMajor: string;
+    matchPathMajor: boolean;
+    pathMajorPrefix: string;
+    prefixPanics: boolean;
+    canonicalVersion: string;
+  };
   const majorAnswers = await ref.ask<MajorAnswer>(majorReqs);
   majorAnswers.forEach((want, i) => {
     const { v, major } = majorReqs[i]!;
@@ -351,7 +432,15 @@ test('matches golang.org/x/mod/module on random paths and versions', { skip: 'sk
     );
   });
 
-  const modPaths = ['github.com/x/y', 'github.com/x/y/v2', 'gopkg.in/yaml.v1', 'gopkg.in/yaml.v2-unstable', 'github.com/X/y', 'x/y', 'github.com/x/v1'];
+  const modPaths = [
+    'github.com/x/y',
+    'github.com/x/y/v2',
+    'gopkg.in/yaml.v1',
+    'gopkg.in/yaml.v2-unstable',
+    'github.com/X/y',
+    'x/y',
+    'github.com/x/v1',
+  ];
   const checkReqs = modPaths.flatMap((path) => versions.map((version) => ({ op: 'check', path, version })));
   const checkAnswers = await ref.ask<string>(checkReqs);
   checkAnswers.forEach((want, i) => {

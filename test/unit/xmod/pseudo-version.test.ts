@@ -119,11 +119,35 @@ const ref = await loadGoReference();
 test('matches golang.org/x/mod/module pseudo.go', { skip: 'skip' in ref ? ref.skip : false }, async () => {
   assert.ok(!('skip' in ref));
   const rand = seededRandom(0x95e0d0);
-  const stamps = ['20210104100000', '00010101000000', '20211301000000', '20210230000000', '20200229235959', '99991231235959',
-    '20210101246000', '2021010410000', '202101041000000', '20210104100060'];
+  const stamps = [
+    '20210104100000',
+    '00010101000000',
+    '20211301000000',
+    '20210230000000',
+    '20200229235959',
+    '99991231235959',
+    '20210101246000',
+    '2021010410000',
+    '202101041000000',
+    '20210104100060',
+  ];
   const revs = ['fd287eab3596', '86a9970', 'abcdefABCDEF', '000000000000', 'x', '86a9970b94a1c'];
-  const baseForms = ['v0.0.0-', 'v1.0.0-', 'v2.0.0-', 'v1.0.1-0.', 'v1.0.0-0.', 'v1.10.0-0.', 'v1.1.0-rc.1.0.', 'v1.1.0-rc.0.',
-    'v1.1.0-0.0.', 'v1.1.0-1.', 'v01.0.0-', 'v1.2-', 'v1.2.3-pre.0.', 'v1.2.3-pre.1.'];
+  const baseForms = [
+    'v0.0.0-',
+    'v1.0.0-',
+    'v2.0.0-',
+    'v1.0.1-0.',
+    'v1.0.0-0.',
+    'v1.10.0-0.',
+    'v1.1.0-rc.1.0.',
+    'v1.1.0-rc.0.',
+    'v1.1.0-0.0.',
+    'v1.1.0-1.',
+    'v01.0.0-',
+    'v1.2-',
+    'v1.2.3-pre.0.',
+    'v1.2.3-pre.1.',
+  ];
   const builds = ['', '', '', '+incompatible', '+meta', '+a.b', '+'];
   const versions: string[] = [];
   for (let i = 0; i < 1500; i++) {
@@ -173,8 +197,20 @@ test('matches golang.org/x/mod/module pseudo.go', { skip: 'skip' in ref ? ref.sk
   });
   assert.ok(pseudoCount > 300, `only ${pseudoCount} pseudo-versions generated`);
 
-  const olders = ['', 'v1.0.0', 'v1.9.9', 'v0.99.99', 'v1.0.0-rc1', 'v1.0.0-RC1', 'v2.0.0+incompatible', 'v3.1.0-pre+incompatible',
-    'v1.2', 'v1', 'vfoo', 'v1.3.0+meta'];
+  const olders = [
+    '',
+    'v1.0.0',
+    'v1.9.9',
+    'v0.99.99',
+    'v1.0.0-rc1',
+    'v1.0.0-RC1',
+    'v2.0.0+incompatible',
+    'v3.1.0-pre+incompatible',
+    'v1.2',
+    'v1',
+    'vfoo',
+    'v1.3.0+meta',
+  ];
   const majors = ['', 'v0', 'v2', 'v10'];
   const makeReqs: { op: string; major: string; older: string; unix: number; rev: string }[] = [];
   for (let i = 0; i < 500; i++) {

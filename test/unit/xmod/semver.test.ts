@@ -156,8 +156,10 @@ test('matches golang.org/x/mod/semver on random versions', { skip: 'skip' in ref
       `v=${JSON.stringify(v)} w=${JSON.stringify(w)}`,
     );
   });
-  assert.ok(answers.filter((a) => a.isValid).length > 600, "enough valid versions generated");
+  assert.ok(answers.filter((a) => a.isValid).length > 600, 'enough valid versions generated');
   const lists = Array.from({ length: 50 }, (_, i) => pairs.slice(i * 20, i * 20 + 20).flat());
   const sorted = await ref.ask<string[]>(lists.map((list) => ({ op: 'semverSort', list })));
-  sorted.forEach((want, i) => assert.deepEqual(semver.sort([...lists[i]!]), want));
+  sorted.forEach((want, i) => {
+    assert.deepEqual(semver.sort([...lists[i]!]), want);
+  });
 });

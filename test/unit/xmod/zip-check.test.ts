@@ -50,8 +50,18 @@ describe('file selection (spec §4.2, §6 cases 41–54)', () => {
       'vendor/x/y.go': 'file',
     });
     assert.deepEqual(keptPaths(list), [
-      '.gitattributes', 'LICENSE', 'a b.txt', 'a.go', 'crlf.txt', 'go.mod', 'ident.txt', 'ignored.txt', 'subst.txt',
-      'testdata/x.json', 'vendor/modules.txt', 'vendor/top.go',
+      '.gitattributes',
+      'LICENSE',
+      'a b.txt',
+      'a.go',
+      'crlf.txt',
+      'go.mod',
+      'ident.txt',
+      'ignored.txt',
+      'subst.txt',
+      'testdata/x.json',
+      'vendor/modules.txt',
+      'vendor/top.go',
     ]);
     const checked = checkZipFiles(list, null);
     assert.deepEqual(checked.omitted, [
@@ -83,12 +93,24 @@ describe('file selection (spec §4.2, §6 cases 41–54)', () => {
   });
 
   const zipErrors: [string, Record<string, ZipCandidate['kind']>, string][] = [
-    ['v0.1.0', { 'README.md': 'file', 'Readme.md': 'file', 'go.mod': 'file' }, 'Readme.md: case-insensitive file name collision: "README.md" and "Readme.md"'],
+    [
+      'v0.1.0',
+      { 'README.md': 'file', 'Readme.md': 'file', 'go.mod': 'file' },
+      'Readme.md: case-insensitive file name collision: "README.md" and "Readme.md"',
+    ],
     ['v0.2.0', { 'a:b.go': 'file', 'go.mod': 'file' }, 'a:b.go: malformed file path "a:b.go": invalid char \':\''],
-    ['v0.3.0', { 'aux.go': 'file', 'go.mod': 'file' }, 'aux.go: malformed file path "aux.go": "aux" disallowed as path element component on Windows'],
+    [
+      'v0.3.0',
+      { 'aux.go': 'file', 'go.mod': 'file' },
+      'aux.go: malformed file path "aux.go": "aux" disallowed as path element component on Windows',
+    ],
     ['v0.6.0', { 'GO.MOD': 'file', 'go.mod': 'file' }, 'GO.MOD: go.mod files must have lowercase names'],
     ['v0.7.0', { 'a*b': 'file', 'go.mod': 'file' }, 'a*b: malformed file path "a*b": invalid char \'*\''],
-    ['v0.9.0', { 'go.mod': 'file', 'Ａ.txt': 'file', 'ａ.txt': 'file' }, 'ａ.txt: case-insensitive file name collision: "Ａ.txt" and "ａ.txt"'],
+    [
+      'v0.9.0',
+      { 'go.mod': 'file', 'Ａ.txt': 'file', 'ａ.txt': 'file' },
+      'ａ.txt: case-insensitive file name collision: "Ａ.txt" and "ａ.txt"',
+    ],
   ];
   for (const [version, spec, error] of zipErrors) {
     test(`case 43: names@${version} cannot be zipped`, () => {
@@ -149,7 +171,13 @@ describe('file selection (spec §4.2, §6 cases 41–54)', () => {
     assert.equal(bigGoMod.error, 'go.mod: go.mod file too large (max size is 16777216 bytes)');
     const okGoMod = checkZipFiles([{ path: 'go.mod', kind: 'file', size: MAX_GO_MOD }], null);
     assert.equal(okGoMod.error, null);
-    const bigLicense = checkZipFiles([{ path: 'LICENSE', kind: 'file', size: MAX_GO_MOD + 1 }, { path: 'x/LICENSE', kind: 'file', size: MAX_GO_MOD + 1 }], null);
+    const bigLicense = checkZipFiles(
+      [
+        { path: 'LICENSE', kind: 'file', size: MAX_GO_MOD + 1 },
+        { path: 'x/LICENSE', kind: 'file', size: MAX_GO_MOD + 1 },
+      ],
+      null,
+    );
     assert.equal(bigLicense.error, 'LICENSE: LICENSE file too large (max size is 16777216 bytes)');
     const tooMuch = checkZipFiles(
       [
@@ -162,7 +190,13 @@ describe('file selection (spec §4.2, §6 cases 41–54)', () => {
     assert.equal(tooMuch.sizeError, 'module source tree too large (max size is 524288000 bytes)');
     assert.equal(tooMuch.error, tooMuch.sizeError, 'the size error wins over invalid files');
     assert.deepEqual(tooMuch.valid, ['a', 'b']);
-    const exact = checkZipFiles([{ path: 'a', kind: 'file', size: MAX_ZIP_FILE - 10 }, { path: 'b', kind: 'file', size: 10 }], null);
+    const exact = checkZipFiles(
+      [
+        { path: 'a', kind: 'file', size: MAX_ZIP_FILE - 10 },
+        { path: 'b', kind: 'file', size: 10 },
+      ],
+      null,
+    );
     assert.equal(exact.error, null);
   });
 
@@ -184,8 +218,14 @@ describe('collisions and path shapes', () => {
     [files({ 'a/../b': 'file' }), 'a/../b: file path is not clean'],
     [files({ 'a/': 'file' }), 'a/: file path is not clean'],
     [files({ '/abs': 'file' }), '/abs: file path is not relative'],
-    [files({ 'x:y': 'file', 'z*': 'file' }), 'x:y: malformed file path "x:y": invalid char \':\'\nz*: malformed file path "z*": invalid char \'*\''],
-    [[{ path: 'bad\ufffd.go', kind: 'file', size: 1, invalidUtf8: true }], 'bad\ufffd.go: malformed file path "bad\ufffd.go": invalid UTF-8'],
+    [
+      files({ 'x:y': 'file', 'z*': 'file' }),
+      'x:y: malformed file path "x:y": invalid char \':\'\nz*: malformed file path "z*": invalid char \'*\'',
+    ],
+    [
+      [{ path: 'bad\ufffd.go', kind: 'file', size: 1, invalidUtf8: true }],
+      'bad\ufffd.go: malformed file path "bad\ufffd.go": invalid UTF-8',
+    ],
   ];
   for (const [list, error] of cases) {
     test(`${list.map((f) => f.path).join(', ')} → ${error.split('\n')[0]}`, () => {
@@ -212,7 +252,14 @@ describe('collisions and path shapes', () => {
   });
   test('cleanPath is path.Clean', () => {
     const cases: [string, string][] = [
-      ['', '.'], ['a/b/', 'a/b'], ['a//b', 'a/b'], ['./a', 'a'], ['a/../..', '..'], ['/..', '/'], ['/a/./b/../c', '/a/c'], ['..//x', '../x'],
+      ['', '.'],
+      ['a/b/', 'a/b'],
+      ['a//b', 'a/b'],
+      ['./a', 'a'],
+      ['a/../..', '..'],
+      ['/..', '/'],
+      ['/a/./b/../c', '/a/c'],
+      ['..//x', '../x'],
     ];
     for (const [p, want] of cases) {
       assert.equal(cleanPath(p), want, p);
@@ -254,7 +301,10 @@ describe('createZipError', () => {
       'create zip: example.com/m@v2.0.0: invalid version: should be v0 or v1, not v2',
     );
     assert.equal(createZipError('example.com/m', 'v2.0.0+incompatible', ok), null);
-    assert.equal(createZipError('Example.com/m', 'v1.0.0', ok), 'create zip: malformed module path "Example.com/m": invalid char \'E\' in first path element');
+    assert.equal(
+      createZipError('Example.com/m', 'v1.0.0', ok),
+      'create zip: malformed module path "Example.com/m": invalid char \'E\' in first path element',
+    );
   });
 });
 
@@ -264,9 +314,46 @@ test('matches zip.CheckFiles and zip.Create errors (x/mod v0.7.0)', { skip: 'ski
   assert.ok(!('skip' in ref));
   const rand = seededRandom(0x21b);
   const elems = [
-    'vendor', 'vendor', 'pkg', 'a', 'A', 'b', 'go.mod', 'go.mod', 'GO.MOD', 'Go.Mod', 'LICENSE', 'license', 'x.go', 'modules.txt',
-    '.hg_archival.txt', 'sub', 'é', 'Ａ', 'ａ', '\u212a', 'k', 'K', 'a:b', 'aux.go', 'con', '.', '..', '', 'testdata', 'b c',
-    'file~1', '.git', 'vendorx', '\u03a3', '\u03c2', '\u03c3', 'İ', 'i', '\u{1d400}', '🙂',
+    'vendor',
+    'vendor',
+    'pkg',
+    'a',
+    'A',
+    'b',
+    'go.mod',
+    'go.mod',
+    'GO.MOD',
+    'Go.Mod',
+    'LICENSE',
+    'license',
+    'x.go',
+    'modules.txt',
+    '.hg_archival.txt',
+    'sub',
+    'é',
+    'Ａ',
+    'ａ',
+    '\u212a',
+    'k',
+    'K',
+    'a:b',
+    'aux.go',
+    'con',
+    '.',
+    '..',
+    '',
+    'testdata',
+    'b c',
+    'file~1',
+    '.git',
+    'vendorx',
+    '\u03a3',
+    '\u03c2',
+    '\u03c3',
+    'İ',
+    'i',
+    '\u{1d400}',
+    '🙂',
   ];
   type Req = { op: 'zip'; files: { name: string; kind: ZipCandidate['kind']; size: number }[]; modPath: string; modVersion: string };
   const reqs: Req[] = [];

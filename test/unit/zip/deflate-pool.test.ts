@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { DeflatePool } from '../../../src/zip/deflate-pool.js';
@@ -50,7 +50,9 @@ test('deflate pool: levels queued in the same turn are kept apart', async () => 
     const input = sample(3, 50_000);
     const levels = [1, 9, 1, 6, 9, 1];
     const outputs = await Promise.all(levels.map((level) => pool.deflate(input, level)));
-    outputs.forEach((out, i) => assert.ok(out?.equals(zlib.deflateRawSync(input, { level: levels[i]! })), `level ${levels[i]}`));
+    outputs.forEach((out, i) => {
+      assert.ok(out?.equals(zlib.deflateRawSync(input, { level: levels[i]! })), `level ${levels[i]}`);
+    });
     assert.notEqual(outputs[0]!.length, outputs[1]!.length);
   } finally {
     await pool.close();
@@ -104,7 +106,9 @@ test('deflate pool: when its thread cannot start, it deflates in the threadpool 
   try {
     const inputs = Array.from({ length: 50 }, (_, i) => sample(i, 2000 + i));
     const outputs = await Promise.all(inputs.map((input) => pool.deflate(input, 6)));
-    outputs.forEach((out, i) => assert.ok(out && zlib.inflateRawSync(out).equals(inputs[i]!)));
+    outputs.forEach((out, i) => {
+      assert.ok(out && zlib.inflateRawSync(out).equals(inputs[i]!));
+    });
     assert.equal(await pool.deflate(randomBytes(1000), 6), null);
     const later = await pool.deflate(sample(99, 5000), 1);
     assert.ok(later && zlib.inflateRawSync(later).equals(sample(99, 5000)));

@@ -1,4 +1,3 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import JSZip from 'jszip';
@@ -401,10 +401,13 @@ test('native zip: a failing read destroys the stream with an internal error nami
   });
 });
 
-test('native zip: a reader\'s own error family member is kept, not wrapped', async () => {
+test("native zip: a reader's own error family member is kept, not wrapped", async () => {
   const missing = new NotFoundError('object gone');
   const entries: NativeZipEntry[] = [{ name: 'a', read: async () => Promise.reject(missing) }];
-  await assert.rejects(pipeline(createNativeZipStream(entries), new Writable({ write: (_c, _e, cb) => cb() })), (err: unknown) => err === missing);
+  await assert.rejects(
+    pipeline(createNativeZipStream(entries), new Writable({ write: (_c, _e, cb) => cb() })),
+    (err: unknown) => err === missing,
+  );
 });
 
 test('native zip: bad options fail at creation', () => {
