@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { ConfigError, InternalError } from '../errors.js';
+import type { DeflateBatch, DeflateBatchResult, DeflateWorkerData } from './deflate-protocol.js';
 
 /**
  * Deflates zip entries in worker threads, in batches.
@@ -28,25 +29,6 @@ export interface DeflatePoolOptions {
   idleMs?: number;
   /** @internal The worker script; tests point it elsewhere to see the fallback. */
   workerUrl?: URL;
-}
-
-/** @internal Sent to the worker. */
-export interface DeflateBatch {
-  id: number;
-  level: number;
-  data: ArrayBuffer;
-  lengths: number[];
-}
-
-/**
- * @internal Sent back by the worker: the same buffer, each output written over its input, and
- * the output lengths, -1 where deflate would not have made the input smaller.
- */
-export type DeflateBatchResult = { id: number; data: ArrayBuffer; lengths: number[] } | { id: number; error: string };
-
-/** @internal The worker's `workerData`. */
-export interface DeflateWorkerData {
-  nice: number;
 }
 
 interface Job {

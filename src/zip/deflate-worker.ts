@@ -7,7 +7,7 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import zlib from 'node:zlib';
-import type { DeflateBatch, DeflateBatchResult, DeflateWorkerData } from './deflate-pool.js';
+import type { DeflateBatch, DeflateBatchResult, DeflateWorkerData } from './deflate-protocol.js';
 
 const MIN_CHUNK = 1024;
 const MAX_CHUNK = 64 * 1024;
