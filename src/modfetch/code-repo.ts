@@ -4,6 +4,7 @@ import * as module from '../xmod/module-path.js';
 import * as pseudo from '../xmod/pseudo-version.js';
 import * as semver from '../xmod/semver.js';
 import type { CodeHost, CodeRevInfo } from './code-host.js';
+import { sortCanonicalVersions } from './version-order.js';
 
 /**
  * Go's `modfetch.codeRepo` (cmd/go/internal/modfetch/coderepo.go, Go 1.19) over a CodeHost:
@@ -102,8 +103,8 @@ export class CodeRepo {
       }
       list.push(v);
     }
-    semver.sort(list);
-    semver.sort(incompatible);
+    sortCanonicalVersions(list);
+    sortCanonicalVersions(incompatible);
     return this.appendIncompatibleVersions(list, incompatible);
   }
 
