@@ -34,7 +34,7 @@ function* headerLines(data: Buffer): Generator<string> {
 }
 
 function corrupt(what: string, oid: string): InternalError {
-  return new InternalError(`corrupt ${what} object ${oid}`);
+  return new InternalError(`corrupt ${what} object ${oid}`, { op: 'git.parse' });
 }
 
 export function parseCommit(oid: string, data: Buffer): Commit {

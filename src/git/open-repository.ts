@@ -72,11 +72,11 @@ async function findGitdir(path: string): Promise<string> {
   if (await looksLikeGitdir(dotGit)) return dotGit;
   if (await looksLikeGitdir(path)) return path;
   // No path in the message: it may reach a client.
-  throw new NotFoundError('repository not found');
+  throw new NotFoundError('repository not found', { op: 'git.repository' });
 }
 
 function missing(oid: string, type?: ObjectType): NotFoundError {
-  return new NotFoundError(type === undefined ? `object ${oid} not found` : `object ${oid} is not a ${type}`);
+  return new NotFoundError(type === undefined ? `object ${oid} not found` : `object ${oid} is not a ${type}`, { op: 'git.repository' });
 }
 
 class Repository implements GitRepository {

@@ -8,7 +8,7 @@ import { InternalError } from '../errors.js';
  */
 
 function corrupt(): InternalError {
-  return new InternalError('corrupt delta');
+  return new InternalError('corrupt delta', { op: 'git.delta' });
 }
 
 /** Reads a varint at `pos`; returns [value, next position], or undefined when `data` ends first. */

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coalesce } from '../support/coalesce.js';
-import { isMissing } from './loose-objects.js';
+import { isMissing, RACY_MS } from '../support/fs-errors.js';
 import { PackFile } from './pack-file.js';
 
 /**
@@ -10,8 +10,6 @@ import { PackFile } from './pack-file.js';
  * the directory's mtime), so callers may ask for one whenever an object is not found.
  */
 
-/** A directory stamp newer than this may hide a later change made within the same clock tick. */
-const RACY_MS = 2000;
 /** How long a pack that disappeared stays open for reads already under way. */
 const RETIRE_GRACE_MS = 30_000;
 

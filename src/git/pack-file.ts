@@ -41,7 +41,7 @@ const MAX_HEADER_BYTES = 32;
 const PROBE_BYTES = 512;
 
 function corrupt(what: string): InternalError {
-  return new InternalError(`corrupt pack: ${what}`);
+  return new InternalError(`corrupt pack: ${what}`, { op: 'git.pack' });
 }
 
 /** Parses the entry header in `buf`, which holds the pack bytes starting at `offset`. */
@@ -84,27 +84,27 @@ export function inflateExact(compressed: Buffer, size: number): Buffer {
   try {
     out = inflateSync(compressed);
   } catch (err) {
-    throw new InternalError('corrupt pack: bad zlib stream', { cause: err });
+    throw new InternalError('corrupt pack: bad zlib stream', { cause: err, op: 'git.pack' });
   }
   if (out.length !== size) throw corrupt('inflated size mismatch');
   return out;
 }
 
 /**
- * Compressed sizes from which an inflate goes to the libuv threadpool: from ~10 ms of work up,
- * a round trip is cheap and the event loop stays free.
+ * Compressed sizes from which reads and inflates go to the libuv threadpool: from ~10 ms of work
+ * up, a round trip is cheap and the event loop stays free.
  */
-const THREADPOOL_INFLATE_BYTES = 256 * 1024;
+export const THREADPOOL_BYTES = 256 * 1024;
 const inflateInThreadpool = promisify(inflate);
 
 /** {@link inflateExact}, in the threadpool when the object is large. */
 export async function inflateExactAsync(compressed: Buffer, size: number): Promise<Buffer> {
-  if (compressed.length < THREADPOOL_INFLATE_BYTES) return inflateExact(compressed, size);
+  if (compressed.length < THREADPOOL_BYTES) return inflateExact(compressed, size);
   let out: Buffer;
   try {
     out = await inflateInThreadpool(compressed);
   } catch (err) {
-    throw new InternalError('corrupt pack: bad zlib stream', { cause: err });
+    throw new InternalError('corrupt pack: bad zlib stream', { cause: err, op: 'git.pack' });
   }
   if (out.length !== size) throw corrupt('inflated size mismatch');
   return out;
@@ -116,7 +116,7 @@ export function inflatePrefix(compressed: Buffer): Buffer {
     // Z_SYNC_FLUSH makes a truncated stream return what it has instead of failing.
     return inflateSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   } catch (err) {
-    throw new InternalError('corrupt object: bad zlib stream', { cause: err });
+    throw new InternalError('corrupt object: bad zlib stream', { cause: err, op: 'git.pack' });
   }
 }
 
@@ -180,7 +180,11 @@ export class PackFile {
     const buf = Buffer.allocUnsafe(wanted);
     let done = 0;
     while (done < wanted) {
-      const bytesRead = readSync(fh.fd, buf, done, wanted - done, position + done);
+      // A large entry (a big blob on a cold disk) is read in the threadpool, like its inflate.
+      const bytesRead =
+        wanted < THREADPOOL_BYTES
+          ? readSync(fh.fd, buf, done, wanted - done, position + done)
+          : (await fh.read(buf, done, wanted - done, position + done)).bytesRead;
       if (bytesRead === 0) throw corrupt('truncated');
       done += bytesRead;
     }

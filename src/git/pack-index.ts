@@ -24,14 +24,15 @@ export class PackIndex {
   constructor(private readonly buf: Buffer) {
     if (buf.length >= 8 && buf.readUInt32BE(0) === V2_MAGIC) {
       const version = buf.readUInt32BE(4);
-      if (version !== 2) throw new InternalError(`unsupported pack index version ${version}`);
+      if (version !== 2) throw new InternalError(`unsupported pack index version ${version}`, { op: 'git.pack-index' });
       this.version = 2;
       this.fanoutStart = 8;
     } else {
       this.version = 1;
       this.fanoutStart = 0;
     }
-    if (buf.length < this.fanoutStart + FANOUT_BYTES + 2 * OID_BYTES) throw new InternalError('truncated pack index');
+    if (buf.length < this.fanoutStart + FANOUT_BYTES + 2 * OID_BYTES)
+      throw new InternalError('truncated pack index', { op: 'git.pack-index' });
     this.count = buf.readUInt32BE(this.fanoutStart + 255 * 4);
     const afterFanout = this.fanoutStart + FANOUT_BYTES;
     if (this.version === 2) {
@@ -39,14 +40,14 @@ export class PackIndex {
       this.nameStride = OID_BYTES;
       this.offsetsStart = afterFanout + this.count * (OID_BYTES + 4);
       this.largeOffsetsStart = this.offsetsStart + this.count * 4;
-      if (buf.length < this.largeOffsetsStart + 2 * OID_BYTES) throw new InternalError('truncated pack index');
+      if (buf.length < this.largeOffsetsStart + 2 * OID_BYTES) throw new InternalError('truncated pack index', { op: 'git.pack-index' });
     } else {
       this.namesStart = afterFanout + 4;
       this.nameStride = OID_BYTES + 4;
       this.offsetsStart = afterFanout;
       this.largeOffsetsStart = -1;
       if (buf.length < afterFanout + this.count * this.nameStride + 2 * OID_BYTES) {
-        throw new InternalError('truncated pack index');
+        throw new InternalError('truncated pack index', { op: 'git.pack-index' });
       }
     }
   }
@@ -86,7 +87,7 @@ export class PackIndex {
     const small = this.buf.readUInt32BE(this.offsetsStart + i * 4);
     if ((small & 0x80000000) === 0) return small;
     const at = this.largeOffsetsStart + (small & 0x7fffffff) * 8;
-    if (at + 8 > this.buf.length - 2 * OID_BYTES) throw new InternalError('corrupt pack index large offset');
+    if (at + 8 > this.buf.length - 2 * OID_BYTES) throw new InternalError('corrupt pack index large offset', { op: 'git.pack-index' });
     return Number(this.buf.readBigUInt64BE(at));
   }
 

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError } from '../errors.js';
+import { isMissing } from '../support/fs-errors.js';
 import { LruCache } from '../support/lru-cache.js';
 import { createYielder } from '../support/yielder.js';
-import { isMissing, LooseObjects } from './loose-objects.js';
-import { EMPTY_TREE_OID, isOid } from './objects.js';
+import { LooseObjects } from './loose-objects.js';
+import { EMPTY_TREE_OID, isObjectType, isOid } from './objects.js';
 import { applyDeltaYielding, readDeltaSizes } from './pack-delta.js';
 import { PackDirectory } from './pack-directory.js';
 import { inflateExactAsync, inflatePrefix, type PackFile } from './pack-file.js';
@@ -73,10 +74,6 @@ async function objectDirectories(objectsDir: string, depth = 0, seen = new Set<s
   return dirs;
 }
 
-function isObjectKind(kind: string): kind is ObjectType {
-  return kind === 'commit' || kind === 'tree' || kind === 'blob' || kind === 'tag';
-}
-
 function keyOf(pack: PackFile, offset: number): string {
   return `${pack.id}:${offset}`;
 }
@@ -111,7 +108,7 @@ class PackStore implements PackObjectStore {
     fromPack: (at: Location) => Promise<T>,
     fromLoose: (loose: LooseObjects) => Promise<T | null>,
   ): Promise<T | null> {
-    if (this.closed) throw new InternalError('object store is closed');
+    if (this.closed) throw new InternalError('object store is closed', { op: 'git.objects' });
     if (!isOid(oid)) return null;
     const raw = Buffer.from(oid, 'hex');
     let at = this.locate(raw);
@@ -161,7 +158,7 @@ class PackStore implements PackObjectStore {
       const found = await dir.loose.read(hex);
       if (found !== null) return found;
     }
-    throw new InternalError(`missing delta base ${hex}`);
+    throw new InternalError(`missing delta base ${hex}`, { op: 'git.objects' });
   }
 
   private async looseBaseType(oid: string): Promise<ObjectType> {
@@ -169,7 +166,7 @@ class PackStore implements PackObjectStore {
       const found = await dir.loose.header(oid);
       if (found !== null) return found.type;
     }
-    throw new InternalError(`missing delta base ${oid}`);
+    throw new InternalError(`missing delta base ${oid}`, { op: 'git.objects' });
   }
 
   private resolve(at: Location): Promise<GitObject> {
@@ -201,13 +198,13 @@ class PackStore implements PackObjectStore {
         break;
       }
       const { header, compressed } = await at.pack.readEntry(at.offset);
-      if (isObjectKind(header.kind)) {
+      if (isObjectType(header.kind)) {
         base = { type: header.kind, data: await inflateExactAsync(compressed, header.size) };
         if (chain.length > 0) this.cache.set(key, base);
         break;
       }
       chain.push({ key, compressed, size: header.size });
-      if (chain.length > MAX_CHAIN) throw new InternalError('corrupt pack: delta chain too long');
+      if (chain.length > MAX_CHAIN) throw new InternalError('corrupt pack: delta chain too long', { op: 'git.objects' });
       if (header.baseOffset !== undefined) {
         at = { pack: at.pack, offset: header.baseOffset };
         continue;
@@ -244,7 +241,7 @@ class PackStore implements PackObjectStore {
     const cached = this.cache.get(keyOf(at.pack, at.offset));
     if (cached !== undefined) return { type: cached.type, size: cached.data.length };
     const { header, probe } = await at.pack.readHeader(at.offset);
-    if (isObjectKind(header.kind)) return { type: header.kind, size: header.size };
+    if (isObjectType(header.kind)) return { type: header.kind, size: header.size };
     const sizes = readDeltaSizes(inflatePrefix(probe));
     if (sizes === undefined) {
       // The probe was too short to reach the delta's header (rare); read the object instead.
@@ -264,9 +261,9 @@ class PackStore implements PackObjectStore {
       type = this.types.get(key) ?? this.cache.get(key)?.type;
       if (type !== undefined) break;
       visited.push(key);
-      if (visited.length > MAX_CHAIN) throw new InternalError('corrupt pack: delta chain too long');
+      if (visited.length > MAX_CHAIN) throw new InternalError('corrupt pack: delta chain too long', { op: 'git.objects' });
       const { header } = await at.pack.readHeader(at.offset);
-      if (isObjectKind(header.kind)) {
+      if (isObjectType(header.kind)) {
         type = header.kind;
       } else if (header.baseOffset !== undefined) {
         at = { pack: at.pack, offset: header.baseOffset };
@@ -290,7 +287,7 @@ class PackStore implements PackObjectStore {
   }
 
   async findByPrefix(prefix: string): Promise<string[]> {
-    if (this.closed) throw new InternalError('object store is closed');
+    if (this.closed) throw new InternalError('object store is closed', { op: 'git.objects' });
     if (!/^[0-9a-f]{2,40}$/.test(prefix)) return [];
     await Promise.all(this.dirs.map((d) => d.packs.refresh()));
     const found = new Set<string>();

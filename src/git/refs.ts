@@ -3,7 +3,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coalesce } from '../support/coalesce.js';
-import { isMissing } from './loose-objects.js';
+import { isMissing, isWrongFileKind, RACY_MS } from '../support/fs-errors.js';
 import { isOid, parseTag } from './objects.js';
 import type { ObjectStore, RefSnapshot, RefTarget } from './types.js';
 
@@ -18,8 +18,6 @@ export interface RefReader {
   snapshot(): Promise<RefSnapshot>;
 }
 
-/** A stat newer than this may hide a second change made within the same clock tick. */
-const RACY_MS = 2000;
 const MAX_SYMREF_DEPTH = 5;
 const MAX_TAG_DEPTH = 100;
 const SCOPES = ['refs/heads', 'refs/tags'] as const;
@@ -167,13 +165,9 @@ async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if (isMissing(err) || isDirectory(err)) return undefined;
+    if (isMissing(err) || isWrongFileKind(err)) return undefined;
     throw err;
   }
-}
-
-function isDirectory(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && (err.code === 'EISDIR' || err.code === 'ENOTDIR');
 }
 
 function inScope(name: string): boolean {
@@ -223,7 +217,7 @@ async function readLooseRefs(gitdir: string): Promise<{ refs: Map<string, string
     try {
       entries = await readdir(join(gitdir, dir), { withFileTypes: true });
     } catch (err) {
-      if (isMissing(err) || isDirectory(err)) return;
+      if (isMissing(err) || isWrongFileKind(err)) return;
       throw err;
     }
     // The scope roots are always watched (see below), even when they do not exist yet.

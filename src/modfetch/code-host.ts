@@ -54,6 +54,7 @@ export function tagsByCommit(refs: RefSnapshot): Map<string, string[]> {
 export class CodeHost {
   private readonly tagIndex: Map<string, string[]>;
   private sortedTags: string[] | null = null;
+  private tipList: string[] | null = null;
   private reachable: Promise<ReadonlySet<string>> | null = null;
 
   constructor(
@@ -67,16 +68,32 @@ export class CodeHost {
   tags(prefix: string): string[] {
     // Sorted once per refs state: stat and pseudo-version checks ask for prefixes many times.
     this.sortedTags ??= [...this.refs.tags.keys()].sort(compareBytes);
-    return prefix === '' ? this.sortedTags.slice() : this.sortedTags.filter((name) => name.startsWith(prefix));
+    const sorted = this.sortedTags;
+    if (prefix === '') return sorted.slice();
+    // Names with the prefix are one run of the bytewise order: find its start, read while they match.
+    const key = Buffer.from(prefix, 'utf8');
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (Buffer.compare(Buffer.from(sorted[mid]!, 'utf8'), key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = lo; i < sorted.length && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
+    return out;
   }
 
-  /** HEAD, every branch and every tag's peeled commit: what direct mode can fetch. */
-  private tips(): Set<string> {
-    const tips = new Set<string>();
-    if (this.refs.head) tips.add(this.refs.head);
-    for (const oid of this.refs.branches.values()) tips.add(oid);
-    for (const t of this.refs.tags.values()) tips.add(t.peeled);
-    return tips;
+  /** HEAD, every branch and every tag's peeled commit: what direct mode can fetch (once per refs state). */
+  private tips(): readonly string[] {
+    if (!this.tipList) {
+      const tips = new Set<string>();
+      if (this.refs.head) tips.add(this.refs.head);
+      for (const oid of this.refs.branches.values()) tips.add(oid);
+      for (const t of this.refs.tags.values()) tips.add(t.peeled);
+      this.tipList = [...tips];
+    }
+    return this.tipList;
   }
 
   /** The commit a tag peels to, or null. */
@@ -125,7 +142,7 @@ export class CodeHost {
   }
 
   private async resolveHash(prefix: string): Promise<string | null> {
-    const matches = [...this.tips()].filter((oid) => oid.startsWith(prefix));
+    const matches = this.tips().filter((oid) => oid.startsWith(prefix));
     if (matches.length > 1) throw new NotFoundError(`ambiguous revision ${prefix}`);
     if (matches.length === 1) return matches[0] ?? null;
 

@@ -13,7 +13,10 @@ export interface VersionPins {
   set(modulePath: string, version: string, resolved: ResolvedVersion): Promise<void>;
 }
 
-/** Pins kept for the life of the process (what you get without a cache directory). */
+/**
+ * Pins kept in memory (what you get without a cache directory): the newest `limit` of them, so
+ * a process that serves many versions forgets the oldest first.
+ */
 export function createMemoryPins(limit = 100_000): VersionPins {
   const pins = new Map<string, ResolvedVersion>();
   return {
@@ -33,6 +36,7 @@ export function createMemoryPins(limit = 100_000): VersionPins {
 export function createDiskPins(dir: string, scope: string): VersionPins {
   const memory = createMemoryPins();
   const root = join(dir, 'pins');
+  let rootMade: Promise<unknown> | null = null;
   const fileFor = (path: string, version: string): string =>
     join(root, `${createHash('sha256').update(`${scope}\0${path}\0${version}`).digest('hex')}.json`);
   return {
@@ -55,7 +59,12 @@ export function createDiskPins(dir: string, scope: string): VersionPins {
       // is the only one that writes.
       if (await memory.get(path, version)) return;
       await memory.set(path, version, resolved);
-      await mkdir(root, { recursive: true });
+      // Once per process; a failure is retried by the next pin.
+      rootMade ??= mkdir(root, { recursive: true }).catch((err: unknown) => {
+        rootMade = null;
+        throw err;
+      });
+      await rootMade;
       const file = fileFor(path, version);
       const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(tmp, JSON.stringify(resolved));

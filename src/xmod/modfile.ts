@@ -7,7 +7,8 @@
  *   the directives a dependency's go.mod may use: module, go, require, retract. A go.mod that
  *   ParseLax rejects has no go version and no retractions as far as the go command is concerned,
  *   so the syntax errors matter as much as the values.
- * - the go/version comparisons behind the Go 1.24 zip vendor rule (spec §8).
+ * - the go/version comparisons behind the Go 1.24 zip vendor rule (golang.org/x/mod/zip
+ *   `checkFiles` and go/version in the x/mod that Go 1.24 vendors).
  *
  * Input bytes are decoded as UTF-8 with replacement characters and without stripping a BOM, so
  * that a BOM stays an "unexpected input character", as in Go.

@@ -1,6 +1,7 @@
 /**
  * Port of golang.org/x/mod/zip checkFiles, the file selection `zip.Create` applies to the
- * files of a module version (x/mod v0.7.0, plus the Go 1.24 vendor rule, spec §4.2 and §8).
+ * files of a module version (x/mod v0.7.0, plus the vendor rule of the x/mod Go 1.24 vendors,
+ * where a `vendor/` directory counts only below a module whose go line is older than 1.24).
  *
  * The checks run in Go's order, and the order matters: a file in a vendored package or a nested
  * module is silently omitted even when its name would be invalid, while an invalid name or a

@@ -7,7 +7,8 @@ import type { DeflateBatch, DeflateBatchResult, DeflateWorkerData } from './defl
 /**
  * Deflates zip entries in worker threads, in batches.
  *
- * One async `zlib` call per entry is one libuv threadpool round trip per entry; on this VM that
+ * One async `zlib` call per entry is one libuv threadpool round trip per entry; on the 2-core
+ * benchmark machine of BENCHMARKS.md that
  * costs more CPU than the deflate itself for the few-KB files a module is mostly made of
  * (15.6k files: 4.7 s of CPU against 2.3 s deflating the same files synchronously). Here the
  * entries queued in one turn of the event loop travel together, packed into one transferred

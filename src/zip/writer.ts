@@ -1,6 +1,6 @@
 /**
  * A streaming zip writer on node:zlib. jszip deflates with pako on the main thread (about 6 s of
- * blocked event loop per 100 MB, spec/perf-baseline.md §3); here deflate runs off the main
+ * blocked event loop per 100 MB, BENCHMARKS.md); here deflate runs off the main
  * thread, in batches on the worker threads of a {@link DeflatePool}, CRC-32 uses the native
  * `zlib.crc32`, and entries are read ahead through a window bounded by count and by bytes, so
  * memory depends on the window, not on the module's size.

@@ -241,7 +241,7 @@ export function isSupportedWorkingTreeEncoding(name: string): boolean {
 
 export function encodeToWorktree(src: Buffer, encoding: string): Buffer {
   const encoder = ENCODERS.get(encoding.toUpperCase());
-  if (!encoder) throw new UnsupportedWorkingTreeEncodingError(encoding);
+  if (!encoder) throw new UnsupportedWorkingTreeEncodingError(encoding, { op: 'git.archive-filter' });
   if (src.length === 0) return src;
   let text: string;
   try {

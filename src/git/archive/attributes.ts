@@ -6,7 +6,8 @@
  *
  * Why this exists: direct-mode `go` builds module zips with
  * `git -c core.autocrlf=input -c core.eol=lf archive <commit>` and git applies the output
- * conversions named by the archived tree's own `.gitattributes` (docs: spec/go-modules.md §4.1).
+ * conversions named by the archived tree's own `.gitattributes` (cmd/go/internal/modfetch/codehost
+ * git.go `ReadZip`; git's archive.c and convert.c).
  * We serve zips without a git binary, so we must decide exactly as git does.
  *
  * The environment modelled (what `go` gives git, with a clean config):
@@ -729,7 +730,7 @@ export class AttributeScope {
    */
   child(dirPath: string, gitattributes: Buffer | null): AttributeScope {
     if (dirPath === '' || dirPath.endsWith('/') || !dirPath.startsWith(this.dirPrefix)) {
-      throw new InternalError(`attribute scope: "${dirPath}" is not a directory below "${this.dirPath}"`);
+      throw new InternalError(`attribute scope: "${dirPath}" is not a directory below "${this.dirPath}"`, { op: 'git.attributes' });
     }
     const rules = gitattributes ? this.table.compileRules(parseGitAttributes(gitattributes, false)) : [];
     if (rules.length === 0) return new AttributeScope(this.table, dirPath, this.frames);
@@ -767,7 +768,7 @@ export class AttributeScope {
 
   private lookup(filePath: string): Slot[] {
     if (!filePath.startsWith(this.dirPrefix)) {
-      throw new InternalError(`attribute scope: "${filePath}" is not below "${this.dirPath}"`);
+      throw new InternalError(`attribute scope: "${filePath}" is not below "${this.dirPath}"`, { op: 'git.attributes' });
     }
     const path = Buffer.from(filePath, 'utf8');
     const basenameOffset = path.lastIndexOf(SLASH) + 1;
@@ -856,6 +857,7 @@ function decideFilter(values: readonly Slot[], filePath: string): ArchiveFilter 
     throw new ArchiveAttributeError(
       filePath,
       `${filePath}: working-tree-encoding is set without a value (git: "true/false are no valid working-tree-encodings")`,
+      { op: 'git.attributes' },
     );
   }
   if (typeof wte === 'string' && wte !== '' && !/^utf-?8$/i.test(wte)) workingTreeEncoding = wte;
