@@ -78,7 +78,8 @@ test('a zip that fails while streaming is one error line, with kind, code and op
   for (let i = 0; i < 5; i++) await nextTurn();
   const failures = lines.filter((l) => l.level === 'warn' || l.level === 'error');
   assert.equal(failures.length, 1, JSON.stringify(lines));
-  assert.deepEqual(failures[0]!.fields, { op: 'zip', kind: 'internal', code: 'InternalError' });
+  // The operation is where the error was raised: the closed object store, under the zip.
+  assert.deepEqual(failures[0]!.fields, { op: 'git.objects', kind: 'internal', code: 'InternalError' });
   assert.doesNotMatch(JSON.stringify(failures), new RegExp(temp.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 });
 
