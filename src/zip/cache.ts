@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorLogFields, ProxyError, toProxyError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { silentLogger } from '../logger.js';
+import { type Logger, silentLogger } from '../logger.js';
 
 /**
  * On-disk cache of module zips. A zip is immutable for its key (commit, module path, version,
