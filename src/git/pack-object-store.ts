@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError } from '../errors.js';
 import { isMissing } from '../support/fs-errors.js';
 import { LruCache } from '../support/lru-cache.js';
+import { ownedBuffer, retainedBytes } from '../support/owned-buffer.js';
 import { createYielder } from '../support/yielder.js';
 import { LooseObjects } from './loose-objects.js';
 import { EMPTY_TREE_OID, isObjectType, isOid } from './objects.js';
@@ -89,7 +90,13 @@ class PackStore implements PackObjectStore {
     cacheBytes: number,
   ) {
     // Count a fixed overhead per entry so that many tiny objects cannot grow the map unbounded.
-    this.cache = new LruCache(cacheBytes, (o) => o.data.length + 128);
+    this.cache = new LruCache(cacheBytes, (o) => retainedBytes(o.data));
+  }
+
+  /** Caches an object with buffers of its own, so the cache counts what it really holds. */
+  private keep(key: string, object: GitObject): void {
+    if (this.cache.maxCost === 0) return;
+    this.cache.set(key, { type: object.type, data: ownedBuffer(object.data) });
   }
 
   private locate(oid: Buffer): Location | null {
@@ -200,7 +207,7 @@ class PackStore implements PackObjectStore {
       const { header, compressed } = await at.pack.readEntry(at.offset);
       if (isObjectType(header.kind)) {
         base = { type: header.kind, data: await inflateExactAsync(compressed, header.size) };
-        if (chain.length > 0) this.cache.set(key, base);
+        if (chain.length > 0) this.keep(key, base);
         break;
       }
       chain.push({ key, compressed, size: header.size });
@@ -231,9 +238,9 @@ class PackStore implements PackObjectStore {
       const delta = await inflateExactAsync(link.compressed, link.size);
       base = { type: base.type, data: await applyDeltaYielding(base.data, delta, maybeYield) };
       // The target itself is cached unless it is a blob: blobs are read once, for a zip.
-      if (i > 0 || base.type !== 'blob') this.cache.set(link.key, base);
+      if (i > 0 || base.type !== 'blob') this.keep(link.key, base);
     }
-    if (chain.length === 0 && base.type !== 'blob') this.cache.set(keyOf(target.pack, target.offset), base);
+    if (chain.length === 0 && base.type !== 'blob') this.keep(keyOf(target.pack, target.offset), base);
     return base;
   }
 

@@ -3,6 +3,7 @@ import { type ArchiveFilter, applyArchiveFilter } from '../git/archive/archive-f
 import { AttributeScope } from '../git/archive/attributes.js';
 import type { TreeEntry } from '../git/types.js';
 import type { LruCache } from '../support/lru-cache.js';
+import { ownedBuffer } from '../support/owned-buffer.js';
 import { createYielder } from '../support/yielder.js';
 import { goVersion } from '../xmod/modfile.js';
 import { checkZipFilesAsync, type ZipCandidate } from '../xmod/zip-check.js';
@@ -67,7 +68,7 @@ export async function readArchivedFile(
   const known = converted?.get(key);
   if (known) return known;
   const out = applyArchiveFilter(raw, file.oid, file.filter);
-  converted?.set(key, out);
+  converted?.set(key, ownedBuffer(out));
   return out;
 }
 

@@ -7,6 +7,7 @@ import { CodeHost } from '../modfetch/code-host.js';
 import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
 import { LruCache } from '../support/lru-cache.js';
+import { ownedBuffer, retainedBytes } from '../support/owned-buffer.js';
 import * as modulePath from '../xmod/module-path.js';
 import type { ZipCache } from '../zip/cache.js';
 import { createNativeZipStream, type NativeZipEntry } from '../zip/writer.js';
@@ -96,11 +97,11 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   const { repository, codeRoot, pins } = options;
   const logger = options.logger ?? silentLogger;
   const zipCache = options.zipCache ?? null;
-  const goMods = new LruCache<string, Buffer>(options.memoryBytes ?? CACHE_DEFAULTS.memoryBytes, (b) => b.length + 200);
+  const goMods = new LruCache<string, Buffer>(options.memoryBytes ?? CACHE_DEFAULTS.memoryBytes, (b) => retainedBytes(b, 200));
 
   // Filtered files are converted at plan time to learn their size (Go's limits count converted
   // bytes) and again when the zip is written; the build usually follows its plan at once.
-  const converted = new LruCache<string, Buffer>(CONVERTED_CACHE_BYTES, (b) => b.length + 100);
+  const converted = new LruCache<string, Buffer>(CONVERTED_CACHE_BYTES, (b) => retainedBytes(b, 100));
 
   function createZipStream(entries: NativeZipEntry[], signal: AbortSignal | undefined): Readable {
     const stream = createNativeZipStream(entries, signal ? { signal } : {});
@@ -205,7 +206,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
         const key = goModKey(resolved.commit, path, version);
         const hit = goMods.get(key);
         if (hit) return hit;
-        const data = await repo.goModAt(version, resolved.commit);
+        const data = ownedBuffer(await repo.goModAt(version, resolved.commit));
         goMods.set(key, data);
         return data;
       });

@@ -7,7 +7,7 @@ export class LruCache<K, V> {
   private total = 0;
 
   constructor(
-    private readonly maxCost: number,
+    readonly maxCost: number,
     private readonly costOf: (value: V) => number = () => 1,
   ) {}
 
