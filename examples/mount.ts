@@ -40,6 +40,8 @@ export function createHostApp(db: HostDatabase): Express {
     },
     // Asked for private projects only: public ones are open to all, internal ones to any valid token.
     canRead: (user, project) => user.projectIds.includes(Number(project.id)),
+    // No `cache` here, so zips are rebuilt per request and POST …/-/warm answers 409. In production
+    // add `cache: { dir: '/var/cache/go-proxy' }`: zips and version pins then live on disk.
   });
 
   // At the root, the proxy answers under /api/v4/projects/:id/packages/go, as GitLab does …

@@ -1,6 +1,6 @@
-import { Router } from 'express';
+import { type Request, Router } from 'express';
 import { authorizedRequest, createAuth } from '../middleware/auth.js';
-import { createErrorHandler } from '../middleware/error-handler.js';
+import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import { errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import { createProjectServices } from '../src/service/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
@@ -32,17 +32,40 @@ export const GO_PROXY_WARM_ROUTE = '/api/v4/projects/{id}/packages/go/-/warm';
 // The raw (still percent-encoded) part after /packages/go/; :id never holds a slash.
 const PROXY_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go(\/.*)$/;
 
+// The warm route as the router matches it (a trailing slash is allowed, as for every Express route).
+const WARM_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go\/-\/warm\/?$/;
+
+/** GET and HEAD anywhere, POST on the warm route: what the router answers. Everything else falls through to the host app. */
+function isServed(req: Request): boolean {
+  return req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && WARM_PATH.test(req.path));
+}
+
+/** The 409 body of `POST …/-/warm` when there is no disk cache to fill. */
+export const WARM_NEEDS_CACHE_DIR = 'warm needs a cache directory (cache.dir)';
+
 /**
  * GitLab's per-project Go proxy as an Express router. Mounted at the app root it serves
  * GET|HEAD `/api/v4/projects/:id/packages/go/<module>/@v/list`, `/@v/<version>.info|.mod|.zip`
- * and `/<module>/@latest`; `app.use('/prefix', router)` moves all of them under `/prefix`.
+ * and `/<module>/@latest`, and POST `/api/v4/projects/:id/packages/go/-/warm`;
+ * `app.use('/prefix', router)` moves all of them under `/prefix`. Every other request (OPTIONS,
+ * PUT, POST to a module path, …) falls through to the host app untouched.
  * Options are checked now, and a bad one throws ConfigError naming it.
  */
 export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterOptions<P>): Router {
   const { modulePrefix, projects, authenticate, canRead, cache, logger, services: shared } = parseRouterOptions(options);
   const services = shared ?? createProjectServices({ modulePrefix, ...(cache && { cache }), logger });
+  // Warming fills the disk cache. With `cache`, it says whether there is one; with `services`
+  // alone, the services bring their own cache and warming is allowed.
+  const canWarm = cache ? cache.dir !== undefined : shared !== undefined;
 
   const router = Router({ mergeParams: true, caseSensitive: true });
+  // Express routers answer OPTIONS themselves (200 with an Allow header) once a route matches the
+  // path, and a host's own OPTIONS handler (CORS, say) would never run. Leave the router at once
+  // for any method it does not serve, before any route is looked at: the request reaches the host.
+  router.use(function onlyServedRequests(req, _res, next) {
+    if (isServed(req)) next();
+    else next('router');
+  });
   router.get(`${GO_PROXY_BASE}/*path`, createAuth({ projects, authenticate, canRead, logger }), async function serveGoProxy(req, res) {
     const { project } = authorizedRequest(res);
     const rawPath = PROXY_PATH.exec(req.path)?.[1];
@@ -79,6 +102,12 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     if (!principal) throw new UnauthenticatedError();
     // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
     if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
+    // No error kind of the family means "conflicts with the server's setup", so the 409 is sent here.
+    if (!canWarm) {
+      logger.debug({ op: 'warm', project: project.id, status: 409 }, 'warm refused: no cache directory');
+      sendError(res, 409, WARM_NEEDS_CACHE_DIR);
+      return;
+    }
     const key = `${project.id}`;
     const running = warming.has(key);
     if (!running) {

@@ -41,7 +41,9 @@ export function createApp(config: ServerConfig, { logger = silentLogger, service
       authenticate: tokens.authenticate,
       canRead: tokens.canRead,
       logger,
-      ...(services ? { services } : config.cache ? { cache: config.cache } : {}),
+      ...(services && { services }),
+      // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
+      cache: config.cache ?? {},
     }),
   );
 
@@ -61,6 +63,8 @@ export interface StartOptions {
   shutdownTimeoutMs?: number;
   /** Clock for token expiry. Defaults to the system clock. */
   now?: () => Date;
+  /** The config file `config` was loaded from, named in startup errors (a TLS file that cannot be read). */
+  configFile?: string;
 }
 
 export interface RunningServer {
@@ -76,16 +80,19 @@ export interface RunningServer {
 /** Starts the standalone server over HTTP, or HTTPS when `server.tls` is set. */
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
+  const tls = config.server.tls;
+  // Read before anything is opened, so a missing file leaves nothing to close.
+  const credentials = tls && {
+    cert: await readTlsFile(tls.cert, 'server.tls.cert', options.configFile),
+    key: await readTlsFile(tls.key, 'server.tls.key', options.configFile),
+  };
   const ownsServices = !options.services;
   const services =
     options.services ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
 
   const unavailableProjects = await checkRepositories(config, services, logger);
   const app = createApp(config, { logger, services, ...(options.now && { now: options.now }) });
-  const tls = config.server.tls;
-  const server = tls
-    ? https.createServer({ cert: await readTlsFile(tls.cert, 'server.tls.cert'), key: await readTlsFile(tls.key, 'server.tls.key') }, app)
-    : http.createServer(app);
+  const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
 
   try {
     await listen(server, config.server.port, config.server.host);
@@ -141,11 +148,16 @@ async function checkRepositories(config: ServerConfig, services: ProjectServices
   return unavailable;
 }
 
-async function readTlsFile(file: string, key: string): Promise<Buffer> {
+/** Reads a PEM file named by the config; the error names the config file and the key, as config errors do (never the PEM's path). */
+async function readTlsFile(file: string, key: string, configFile: string | undefined): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new ConfigError(`${key}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    const where = configFile === undefined ? key : `${configFile}: ${key}`;
+    throw new ConfigError(`${where}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: err,
+      op: 'startup',
+    });
   }
 }
 

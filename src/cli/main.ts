@@ -21,10 +21,12 @@ const USAGE = `Usage:
   gitlab-go-proxy serve [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
       Serves the projects in FILE (YAML or JSON). Without --config, serves a built-in demo
       created once under ./.data/demo and prints the commands to try it.
-  gitlab-go-proxy token create [--username NAME] [--project ID_OR_PATH]... [--scopes read_api] [--expires YYYY-MM-DD]
+  gitlab-go-proxy token create --username NAME [--project ID_OR_PATH]... [--scopes SCOPE[,SCOPE]...] [--expires YYYY-MM-DD]
       Prints a new personal access token and the config snippet holding only its SHA-256 digest.
-  gitlab-go-proxy warm --config FILE [--project ID_OR_PATH]...
+      --scopes is a comma-separated list of GitLab scopes (default read_api; warm needs api).
+  gitlab-go-proxy warm --config FILE [--project ID_OR_PATH]... [--log-level LEVEL]
       Builds the disk cache (cache.dir) for every tagged version of the projects' modules.
+      A server already running on the same cache.dir sees the new zips only after a restart.
   gitlab-go-proxy help
 `;
 
@@ -84,15 +86,13 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     strict: true,
     allowPositionals: false,
   });
-  const level = values['log-level'];
-  if (!isLevel(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
-  const logger = createConsoleLogger(io.err, level);
+  const logger = createConsoleLogger(io.err, logLevel(values['log-level']));
 
   const demo = values.config === undefined ? await prepareDemo(path.resolve('.data', 'demo')) : undefined;
   let config: ServerConfig = await loadServerConfig(values.config ?? demo!.configFile);
   config = withOverrides(config, values.host, values.port);
 
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, configFile: values.config ?? demo!.configFile });
   io.out.write(`gitlab-go-proxy listening on ${server.url}\n`);
   if (demo)
     io.out.write(demoInstructions(server.url, demo.token, demo.created, path.relative(process.cwd(), path.dirname(demo.configFile))));
@@ -136,10 +136,15 @@ function untilSignal(server: RunningServer, io: CliIo): Promise<void> {
 async function warm(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { config: { type: 'string' }, project: { type: 'string', multiple: true, default: [] } },
+    options: {
+      config: { type: 'string' },
+      project: { type: 'string', multiple: true, default: [] },
+      'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
+    },
     strict: true,
     allowPositionals: false,
   });
+  const logger = createConsoleLogger(io.err, logLevel(values['log-level']));
   if (values.config === undefined) throw new UsageError('warm needs --config FILE');
   const config = await loadServerConfig(values.config);
   if (!config.cache?.dir) throw new UsageError(`${values.config} has no cache.dir: there is nothing to warm`);
@@ -150,7 +155,8 @@ async function warm(args: readonly string[], io: CliIo): Promise<number> {
     if (!project) throw new UsageError(`no project ${JSON.stringify(ref)} in ${values.config}`);
     return project;
   });
-  const services = createProjectServices({ modulePrefix: config.modulePrefix, cache: config.cache });
+  // With a logger, a zip that fails while warming is logged (kind, code and operation), as the server logs it.
+  const services = createProjectServices({ modulePrefix: config.modulePrefix, cache: config.cache, logger });
   let failed = 0;
   try {
     for (const project of projects) {
@@ -195,7 +201,7 @@ function tokenCreate(args: readonly string[], io: CliIo): number {
   const { values } = parseArgs({
     args: [...args],
     options: {
-      username: { type: 'string', default: 'alice' },
+      username: { type: 'string' },
       project: { type: 'string', multiple: true, default: [] },
       scopes: { type: 'string', default: 'read_api' },
       expires: { type: 'string' },
@@ -203,8 +209,10 @@ function tokenCreate(args: readonly string[], io: CliIo): number {
     strict: true,
     allowPositionals: false,
   });
-  if (values.expires !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(values.expires)) {
-    throw new UsageError('--expires must be a date such as 2027-01-01');
+  // No default user: a snippet for the wrong user would grant the wrong user's projects.
+  if (values.username === undefined || values.username.trim() === '') throw new UsageError('token create needs --username NAME');
+  if (values.expires !== undefined && !isCalendarDate(values.expires)) {
+    throw new UsageError(`--expires must be a real date such as 2027-01-01 (YYYY-MM-DD), got "${values.expires}"`);
   }
   const scopeList = values.scopes
     .split(',')
@@ -283,6 +291,20 @@ export function createConsoleLogger(stream: NodeJS.WritableStream, level: Level)
 
 function isLevel(value: string): value is Level {
   return (LEVELS as readonly string[]).includes(value);
+}
+
+function logLevel(value: string): Level {
+  if (!isLevel(value)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  return value;
+}
+
+/** YYYY-MM-DD naming a day that exists (2027-02-29 and 2027-13-45 do not), as the config file's `expiresAt` takes it. */
+export function isCalendarDate(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 function isParseArgsError(err: unknown): boolean {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseServerConfig } from '../../src/config.js';
 import { tokenSha256 } from '../../src/config-stores.js';
-import { makeTempDir } from './fixtures.js';
+import { makeBareRepository, makeTempDir, standardHistory } from './fixtures.js';
 
 /** The `gitlab-go-proxy` command as `npm start` and users run it: a real process. */
 
@@ -48,10 +48,124 @@ describe('gitlab-go-proxy token create', () => {
     assert.match(stdout, new RegExp(`machine HOST:PORT login alice password ${token}`));
   });
 
+  test('--scopes takes a comma-separated list', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'token', 'create', '--username', 'ci', '--scopes', 'read_api, api']);
+    assert.match(stdout, /scopes: \[read_api, api\]/);
+    assert.match(stdout, /- username: "ci"/);
+  });
+
   test('refuses a misspelt scope', async () => {
     await assert.rejects(
-      run(process.execPath, [CLI, 'token', 'create', '--scopes', 'read-api']),
+      run(process.execPath, [CLI, 'token', 'create', '--username', 'alice', '--scopes', 'read-api']),
       (err: { code?: number; stderr?: string }) => err.code === 2 && /--scopes/.test(err.stderr ?? ''),
+    );
+  });
+
+  test('--username is required: no token is made for a default user', async () => {
+    for (const args of [[], ['--username', ''], ['--project', '42']]) {
+      await assert.rejects(
+        run(process.execPath, [CLI, 'token', 'create', ...args]),
+        (err: { code?: number; stdout?: string; stderr?: string }) =>
+          err.code === 2 && /token create needs --username NAME/.test(err.stderr ?? '') && !/glpat-/.test(err.stdout ?? ''),
+        args.join(' '),
+      );
+    }
+  });
+
+  test('--expires must name a day that exists, checked at once', async () => {
+    for (const expires of ['2027-13-45', '2027-02-29', '2027-04-31', '2027-00-10', '2027-1-1', 'tomorrow']) {
+      await assert.rejects(
+        run(process.execPath, [CLI, 'token', 'create', '--username', 'alice', '--expires', expires]),
+        (err: { code?: number; stdout?: string; stderr?: string }) =>
+          err.code === 2 &&
+          err.stderr?.includes(`--expires must be a real date such as 2027-01-01 (YYYY-MM-DD), got "${expires}"`) === true &&
+          !/glpat-/.test(err.stdout ?? ''),
+        expires,
+      );
+    }
+    const { stdout } = await run(process.execPath, [CLI, 'token', 'create', '--username', 'alice', '--expires', '2028-02-29']);
+    assert.match(stdout, /expiresAt: 2028-02-29/);
+  });
+});
+
+describe('gitlab-go-proxy serve --config', () => {
+  let tmp: { dir: string; remove(): Promise<void> };
+
+  before(async () => {
+    tmp = await makeTempDir('gitlab-go-proxy-cli-');
+  });
+
+  after(() => tmp.remove());
+
+  test('a TLS file that cannot be read is reported with the config file and the key', async () => {
+    const configFile = path.join(tmp.dir, 'tls.yaml');
+    await writeFile(
+      configFile,
+      'server: { port: 0, tls: { cert: missing-cert.pem, key: missing-key.pem } }\nmodulePrefix: gitlab.example.com\n',
+    );
+    await assert.rejects(
+      run(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', 'silent']),
+      (err: { code?: number; stderr?: string }) => {
+        assert.equal(err.code, 1);
+        assert.equal(err.stderr, `gitlab-go-proxy: ${configFile}: server.tls.cert: cannot read the file (ENOENT)\n`);
+        return true;
+      },
+    );
+  });
+});
+
+describe('gitlab-go-proxy warm', () => {
+  let tmp: { dir: string; remove(): Promise<void> };
+
+  before(async () => {
+    tmp = await makeTempDir('gitlab-go-proxy-cli-');
+    await makeBareRepository(path.join(tmp.dir, 'repo.git'), standardHistory('gitlab.example.com/group/project'));
+  });
+
+  after(() => tmp.remove());
+
+  async function writeConfig(name: string, cacheDir: string): Promise<string> {
+    const file = path.join(tmp.dir, name);
+    await writeFile(
+      file,
+      [
+        'modulePrefix: gitlab.example.com',
+        'projects:',
+        '  - { id: 1, path: group/project, repository: repo.git, visibility: public }',
+        `cache: { dir: ${cacheDir} }`,
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  test('builds every listed version into cache.dir', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'warm', '--config', await writeConfig('warm.yaml', 'cache')]);
+    assert.match(stdout, /^project 1: 3 versions, 3 cached, 0 refused by Go's rules$/m);
+  });
+
+  test('failures while warming are logged, as the server logs them (kind, code, errno; no path)', async () => {
+    // Every zips/<xx> folder the cache could write into is a dangling symlink, so each zip write fails.
+    const zips = path.join(tmp.dir, 'broken-cache', 'zips');
+    await mkdir(zips, { recursive: true });
+    for (let i = 0; i < 256; i++) await symlink(path.join(tmp.dir, 'nowhere'), path.join(zips, i.toString(16).padStart(2, '0')));
+    const file = await writeConfig('broken.yaml', 'broken-cache');
+    await assert.rejects(
+      run(process.execPath, [CLI, 'warm', '--config', file, '--log-level', 'error']),
+      (err: { code?: number; stderr?: string }) => {
+        assert.equal(err.code, 1);
+        assert.match(err.stderr ?? '', / ERROR zip cache write failed \{"op":"zip-cache",[^\n]*"errno":"ENOENT"/);
+        assert.match(err.stderr ?? '', /^project 1: cannot warm/m);
+        assert.ok(!(err.stderr ?? '').includes(tmp.dir), 'no path in the output');
+        return true;
+      },
+    );
+  });
+
+  test('--log-level is checked', async () => {
+    await assert.rejects(
+      run(process.execPath, [CLI, 'warm', '--config', await writeConfig('warm.yaml', 'cache'), '--log-level', 'loud']),
+      (err: { code?: number; stderr?: string }) => err.code === 2 && /--log-level must be one of/.test(err.stderr ?? ''),
     );
   });
 });

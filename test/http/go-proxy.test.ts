@@ -281,9 +281,27 @@ describe('errors', () => {
     assert.ok(!body.includes(tmp.dir) && !body.includes('gone.git'), body);
   });
 
-  test('other methods are not served', async () => {
-    const res = await fetch(moduleUrl('public', '@v/list'), { method: 'POST' });
-    assert.equal(res.status, 404);
+  test("other methods are not served: they fall through to the server's text/plain 404", async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+      const res = await fetch(moduleUrl('public', '@v/list'), { method });
+      assert.equal(res.status, 404, method);
+      assert.equal(res.headers.get('allow'), null, `${method}: no automatic OPTIONS answer`);
+      assert.equal(await res.text(), '404 Not Found\n', method);
+    }
+  });
+
+  test('error answers carry no ETag, even when the request had a validator', async () => {
+    for (const [url, headers] of [
+      [moduleUrl('public', '@v/v9.9.9.info'), {}],
+      [moduleUrl('private', '@v/list'), {}],
+      [moduleUrl('private', '@v/list'), credentialHeaders('bearer', TOKENS.unknown)],
+      [`${server.url}/api/v4/projects/1/packages/go/${PREFIX}/group/!!/@v/list`, {}],
+    ] as const) {
+      const res = await fetch(url, { headers: { ...headers, 'If-None-Match': '*' } });
+      assert.ok(res.status >= 400, `${url}: ${res.status}`);
+      assert.equal(res.headers.get('etag'), null, url);
+      await res.arrayBuffer();
+    }
   });
 
   test('no response names a token or a repository path', async () => {
@@ -295,10 +313,17 @@ describe('errors', () => {
 });
 
 describe('/-/health', () => {
-  test('answers 200 OK', async () => {
+  test('answers 200 OK, without an ETag', async () => {
     const res = await fetch(`${server.url}/-/health`);
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('etag'), null);
     assert.equal(await res.text(), 'OK\n');
+  });
+
+  test('HEAD answers 200 without a body', async () => {
+    const res = await fetch(`${server.url}/-/health`, { method: 'HEAD' });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '');
   });
 });
 

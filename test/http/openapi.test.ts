@@ -23,6 +23,7 @@ const METHODS = ['get', 'head'] as const;
 
 interface Operation {
   operationId?: string;
+  tags?: string[];
   responses?: Record<string, unknown>;
 }
 interface OpenApiDocument {
@@ -57,8 +58,31 @@ describe('openapi.yaml', () => {
     });
   }
 
+  test('warm: POST with 202, 400, 401, 404, 409 and 500', () => {
+    const operation = doc.paths[GO_PROXY_WARM_ROUTE]?.post;
+    assert.ok(operation);
+    assert.deepEqual(Object.keys(operation.responses ?? {}).sort(), ['202', '400', '401', '404', '409', '500']);
+  });
+
+  test('/-/health: GET and HEAD with 200', () => {
+    for (const method of METHODS) assert.deepEqual(Object.keys(doc.paths['/-/health']?.[method]?.responses ?? {}), ['200'], method);
+  });
+
+  test('every operation has an id and a declared tag', () => {
+    const declared = new Set((doc as unknown as { tags: { name: string }[] }).tags.map((t) => t.name));
+    for (const [route, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (!['get', 'head', 'post'].includes(method)) continue;
+        assert.ok(operation?.operationId, `${method} ${route}: operationId`);
+        assert.ok(operation.tags?.length && operation.tags.every((t) => declared.has(t)), `${method} ${route}: tags`);
+      }
+    }
+  });
+
   test('operation ids are unique', () => {
-    const ids = Object.values(doc.paths).flatMap((item) => METHODS.map((m) => item[m]?.operationId).filter(Boolean));
+    const ids = Object.values(doc.paths).flatMap((item) =>
+      ([...METHODS, 'post'] as const).map((m) => item[m]?.operationId).filter(Boolean),
+    );
     assert.equal(new Set(ids).size, ids.length);
   });
 
@@ -126,6 +150,62 @@ describe('documented paths reach their endpoint', () => {
   }
 });
 
+describe('every status POST …/-/warm answers is documented', () => {
+  const answered = new Set<string>();
+  let server: Server;
+  let base: string;
+
+  before(async () => {
+    const hooks = {
+      modulePrefix: 'gitlab.example.com',
+      projects: {
+        findProject: (id: string) => {
+          if (id === 'boom') throw new Error('the host database is down');
+          return id === '1' ? { id: 1, fullPath: 'group/project', visibility: 'private' as const, gitdir: '/nonexistent' } : null;
+        },
+      },
+      authenticate: ({ token }: { token: string }) =>
+        token === 'api' ? { scopes: ['api'] } : token === 'read' ? { scopes: ['read_api'] } : null,
+      canRead: () => true,
+    };
+    const app = express();
+    // One router with services (warming allowed), one without a disk cache (409).
+    app.use('/cached', createGoProxyRouter({ ...hooks, services: recordingServices([]) }));
+    app.use('/uncached', createGoProxyRouter(hooks));
+    server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const cases: [string, string, string | null, number][] = [
+    ['started', '/cached', 'api', 202],
+    ['no credentials', '/cached', null, 401],
+    ['read_api only', '/cached', 'read', 404],
+    ['unknown token', '/cached', 'nope', 404],
+    ['bad :id escape', '/cached', 'api', 400],
+    ['a hook that throws', '/cached', 'api', 500],
+    ['no cache.dir', '/uncached', 'api', 409],
+  ];
+  for (const [what, mount, token, status] of cases) {
+    test(`${what} → ${status}`, async () => {
+      const id = what === 'bad :id escape' ? '%ZZ' : what === 'a hook that throws' ? 'boom' : '1';
+      const res = await fetch(`${base}${mount}${GO_PROXY_WARM_ROUTE.replace('{id}', id)}`, {
+        method: 'POST',
+        headers: token ? { 'PRIVATE-TOKEN': token } : {},
+      });
+      await res.arrayBuffer();
+      assert.equal(res.status, status);
+      answered.add(String(res.status));
+    });
+  }
+
+  test('the documented statuses are exactly those', () => {
+    assert.deepEqual([...answered].sort(), Object.keys(doc.paths[GO_PROXY_WARM_ROUTE]?.post?.responses ?? {}).sort());
+  });
+});
+
 /** A ModuleService that records which endpoint was called and answers with fixed content. */
 function recordingServices(seen: ProxyRequestKind[]): ProjectServices {
   const info = { Version: 'v1.0.0', Time: '2024-01-01T00:00:00Z' };
@@ -153,9 +233,7 @@ function recordingServices(seen: ProxyRequestKind[]): ProjectServices {
   };
   return {
     get: async () => service,
-    warm: async () => {
-      throw new Error('not used');
-    },
+    warm: async () => ({ total: 0, done: 0, built: 0, failed: 0, current: '' }),
     close: async () => {},
   };
 }

@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import express from 'express';
+import { createGoProxyRouter, WARM_NEEDS_CACHE_DIR } from '../../routes/go-proxy.js';
 import { type RunningServer, startServer } from '../../routes/server.js';
 import { parseServerConfig } from '../../src/config.js';
+import type { ProjectServices } from '../../src/service/project-services.js';
 import { credentialHeaders, makeBareRepository, makeTempDir, standardHistory, TOKENS, usersConfig } from './fixtures.js';
 
 /**
  * POST …/packages/go/-/warm: a post-receive hook's way to fill the cache. It needs a token with
  * the api scope; afterwards every listed version's zip comes from the disk cache, with its length.
+ * Without a disk cache there is nothing to fill: 409.
  */
 
 const PREFIX = 'gitlab.example.com';
@@ -81,6 +87,89 @@ describe('POST /api/v4/projects/:id/packages/go/-/warm', () => {
       const body = Buffer.from(await zip.arrayBuffer());
       assert.equal(zip.headers.get('content-length'), String(body.length));
       assert.equal(body.readUInt32LE(0), 0x04034b50, 'a zip local file header');
+    }
+  });
+
+  test('a bad escape in :id → 400 text/plain', async () => {
+    const res = await fetch(`${server.url}/api/v4/projects/%ZZ/packages/go/-/warm`, {
+      method: 'POST',
+      headers: credentialHeaders('private-token', TOKENS.aliceApi),
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+  });
+
+  test('the 202 has no ETag (only GOPROXY answers carry one)', async () => {
+    const res = await fetch(warmUrl(), { method: 'POST', headers: credentialHeaders('private-token', TOKENS.aliceApi) });
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get('etag'), null);
+    await res.arrayBuffer();
+  });
+});
+
+describe('POST …/-/warm with no disk cache to fill', () => {
+  let plain: RunningServer;
+
+  before(async () => {
+    const config = parseServerConfig(
+      {
+        server: { host: '127.0.0.1', port: 0 },
+        modulePrefix: PREFIX,
+        projects: [{ id: PROJECT.id, path: PROJECT.path, repository: `repos/${PROJECT.path}.git`, visibility: 'private' }],
+        users: usersConfig(PROJECT.id),
+      },
+      { file: 'warm.test config without cache', baseDir: tmp.dir },
+    );
+    plain = await startServer(config);
+  });
+
+  after(() => plain?.close());
+
+  test('a server without cache.dir answers 409 with a one-line reason, after the credentials are checked', async () => {
+    const url = `${plain.url}/api/v4/projects/${PROJECT.id}/packages/go/-/warm`;
+    assert.equal((await fetch(url, { method: 'POST' })).status, 401);
+    assert.equal((await fetch(url, { method: 'POST', headers: credentialHeaders('basic', TOKENS.alice) })).status, 404);
+    const res = await fetch(url, { method: 'POST', headers: credentialHeaders('private-token', TOKENS.aliceApi) });
+    assert.equal(res.status, 409);
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await res.text(), `${WARM_NEEDS_CACHE_DIR}\n`);
+  });
+
+  test('a router given `services` (and no `cache`) warms: the services bring their own cache', async () => {
+    let warmed = 0;
+    const services: ProjectServices = {
+      get: async () => {
+        throw new Error('not used');
+      },
+      warm: async () => {
+        warmed++;
+        return { total: 0, done: 0, built: 0, failed: 0, current: '' };
+      },
+      close: async () => {},
+    };
+    const app = express();
+    app.use(
+      createGoProxyRouter({
+        modulePrefix: PREFIX,
+        projects: { findProject: () => ({ id: 1, fullPath: 'group/project', visibility: 'private', gitdir: '/nonexistent' }) },
+        authenticate: () => ({ scopes: ['api'] }),
+        canRead: () => true,
+        services,
+      }),
+    );
+    const host = app.listen(0, '127.0.0.1');
+    await once(host, 'listening');
+    try {
+      const res = await fetch(`http://127.0.0.1:${(host.address() as AddressInfo).port}/api/v4/projects/1/packages/go/-/warm`, {
+        method: 'POST',
+        headers: { 'PRIVATE-TOKEN': 'glpat-any' },
+      });
+      assert.equal(res.status, 202);
+      assert.deepEqual(await res.json(), { status: 'started' });
+      for (let i = 0; i < 50 && warmed === 0; i++) await sleep(10);
+      assert.equal(warmed, 1);
+    } finally {
+      await new Promise<void>((resolve) => host.close(() => resolve()));
     }
   });
 });
