@@ -14,12 +14,13 @@ const STATUS: Record<ErrorKind, number> = {
   unauthenticated: 401,
   // Credentials that fail answer exactly like an unknown project, so nothing about private projects leaks.
   forbidden: 404,
+  conflict: 409,
   config: 500,
   internal: 500,
 };
 
 /** Kinds whose message is safe and useful to show; the others get a fixed body. */
-const SHOWS_MESSAGE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['not-found', 'invalid', 'unauthenticated']);
+const SHOWS_MESSAGE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['not-found', 'invalid', 'unauthenticated', 'conflict']);
 
 const FIXED_BODY: Record<number, string> = {
   400: '400 Bad Request',

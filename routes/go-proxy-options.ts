@@ -17,7 +17,10 @@ export interface GoProxyRouterOptions<P extends Principal = Principal> {
   canRead: CanRead<P>;
   /** Pino-compatible logger. Defaults to silent. */
   logger?: Logger;
-  /** Module cache. Defaults to memory only (no zip is kept, pins last as long as the process). Ignored when `services` is given. */
+  /**
+   * Module cache and memory bounds. Defaults to memory only (no zip is kept, pins last as long as
+   * the process). With `services`, only `cache.dir` is read: whether POST …/-/warm has a disk cache to fill.
+   */
   cache?: CacheOptions;
   /** Shares module services (and their caches) with other routers. Defaults to a new set per router. */
   services?: ProjectServices;
@@ -53,8 +56,8 @@ const RouterOptionsSchema = z.strictObject({
     .optional(),
   cache: CacheOptionsSchema.optional(),
   services: z
-    .custom<ProjectServices>((v) => hasMethods(v, ['get', 'warm', 'close']), {
-      error: 'expected a ProjectServices (get, warm and close functions)',
+    .custom<ProjectServices>((v) => hasMethods(v, ['acquire', 'warm', 'stats', 'close']), {
+      error: 'expected a ProjectServices (acquire, warm, stats and close functions)',
     })
     .optional(),
 });

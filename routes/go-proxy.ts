@@ -1,7 +1,7 @@
 import { type Request, Router } from 'express';
 import { authorizedRequest, createAuth } from '../middleware/auth.js';
-import { createErrorHandler, sendError } from '../middleware/error-handler.js';
-import { errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
+import { createErrorHandler } from '../middleware/error-handler.js';
+import { ConflictError, errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import { createProjectServices } from '../src/service/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
 import type { Principal } from '../src/service/stores.js';
@@ -71,7 +71,10 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     const rawPath = PROXY_PATH.exec(req.path)?.[1];
     if (rawPath === undefined) throw new NotFoundError('not found');
     const request = parseProxyPath(rawPath);
-    const service = await services.get(project);
+    // Held until the response is over: a zip streams after this handler returns, and its
+    // repository must stay open until the last byte.
+    const { service, release } = await services.acquire(project);
+    res.once('close', release);
     const cacheControl = cachePolicyFor(request, project.visibility);
     switch (request.kind) {
       case 'list':
@@ -102,12 +105,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     if (!principal) throw new UnauthenticatedError();
     // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
     if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
-    // No error kind of the family means "conflicts with the server's setup", so the 409 is sent here.
-    if (!canWarm) {
-      logger.debug({ op: 'warm', project: project.id, status: 409 }, 'warm refused: no cache directory');
-      sendError(res, 409, WARM_NEEDS_CACHE_DIR);
-      return;
-    }
+    if (!canWarm) throw new ConflictError(WARM_NEEDS_CACHE_DIR, { op: 'warm' });
     const key = `${project.id}`;
     const running = warming.has(key);
     if (!running) {

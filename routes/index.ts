@@ -16,6 +16,7 @@ export type { ErrorCode, ErrorKind } from '../src/errors.js';
 // Errors a host may meet: thrown by hooks it calls, or by factories given bad options.
 export {
   ConfigError,
+  ConflictError,
   ForbiddenError,
   InternalError,
   InvalidRequestError,

@@ -4,10 +4,17 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import express, { type Express } from 'express';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
-import { createConfigProjectStore, createConfigTokenStore } from '../src/config-stores.js';
+import {
+  type ConfigPrincipal,
+  type ConfigProjectStore,
+  type ConfigTokenStore,
+  createConfigProjectStore,
+  createConfigTokenStore,
+} from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
@@ -23,7 +30,29 @@ export interface AppOptions {
 }
 
 /** The standalone app: the Go proxy for the configured projects, `/-/health`, text 404s. */
-export function createApp(config: ServerConfig, { logger = silentLogger, services, now }: AppOptions = {}): Express {
+export function createApp(config: ServerConfig, options: AppOptions = {}): Express {
+  return createReloadableApp(config, options).app;
+}
+
+/** The config-backed stores a request reads; swapped whole by a reload, so a request sees one config or the other. */
+interface ConfigStores {
+  projects: ConfigProjectStore;
+  tokens: ConfigTokenStore;
+}
+
+function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigStores {
+  return {
+    projects: createConfigProjectStore(withGitdirs(config.projects)),
+    tokens: createConfigTokenStore(config.users, now ? { now } : {}),
+  };
+}
+
+function createReloadableApp(
+  config: ServerConfig,
+  { logger = silentLogger, services, now }: AppOptions,
+): { app: Express; swap(config: ServerConfig): void } {
+  let stores = storesOf(config, now);
+  const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
   // The proxy sets strong ETags itself; Express's weak ones would only add work.
@@ -33,13 +62,19 @@ export function createApp(config: ServerConfig, { logger = silentLogger, service
     res.set({ 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).send('OK\n');
   });
 
-  const tokens = createConfigTokenStore(config.users, now ? { now } : {});
   app.use(
     createGoProxyRouter({
       modulePrefix: config.modulePrefix,
-      projects: createConfigProjectStore(withGitdirs(config.projects)),
-      authenticate: tokens.authenticate,
-      canRead: tokens.canRead,
+      // Through the current stores, read per call: a reload takes effect on the next request.
+      projects: { findProject: (idOrFullPath) => stores.projects.findProject(idOrFullPath) },
+      authenticate: (credentials) => {
+        const tokens = stores.tokens;
+        const principal = tokens.authenticate(credentials);
+        if (principal) issuedBy.set(principal, tokens);
+        return principal;
+      },
+      // The store that knew the principal answers for it, even if a reload came in between.
+      canRead: (principal, project) => (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
       logger,
       ...(services && { services }),
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
@@ -51,8 +86,16 @@ export function createApp(config: ServerConfig, { logger = silentLogger, service
     sendError(res, 404, '404 Not Found');
   });
   app.use(createErrorHandler({ logger }));
-  return app;
+  return {
+    app,
+    swap(next) {
+      stores = storesOf(next, now);
+    },
+  };
 }
+
+/** Config keys a reload cannot change: they shape the listening socket and the services. */
+const RESTART_KEYS = ['server', 'modulePrefix', 'cache'] as const;
 
 export interface StartOptions {
   /** Pino-compatible logger. Defaults to silent. */
@@ -73,6 +116,13 @@ export interface RunningServer {
   port: number;
   /** Ids of projects whose repository could not be opened at startup (their requests get 404). */
   unavailableProjects: number[];
+  /**
+   * Serves `config` from the next request on: projects added, removed or changed, users and
+   * tokens added or revoked. Requests already running finish as they started. Throws ConfigError,
+   * naming the key, for a change that takes a restart (`server`, `modulePrefix`, `cache`); the
+   * old config then keeps serving.
+   */
+  reload(config: ServerConfig): Promise<{ projects: number; users: number; unavailableProjects: number[] }>;
   /** Stops accepting connections, lets running requests finish (up to the timeout), then frees resources. */
   close(): Promise<void>;
 }
@@ -91,8 +141,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     options.services ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
 
   const unavailableProjects = await checkRepositories(config, services, logger);
-  const app = createApp(config, { logger, services, ...(options.now && { now: options.now }) });
+  const { app, swap } = createReloadableApp(config, { logger, services, ...(options.now && { now: options.now }) });
   const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
+  let serving = config;
 
   try {
     await listen(server, config.server.port, config.server.host);
@@ -109,6 +160,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     url,
     port,
     unavailableProjects,
+    async reload(next) {
+      for (const key of RESTART_KEYS) {
+        if (!isDeepStrictEqual(next[key], serving[key])) {
+          const where = options.configFile === undefined ? key : `${options.configFile}: ${key}`;
+          throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
+        }
+      }
+      const unavailable = await checkRepositories(next, services, logger);
+      swap(next);
+      serving = next;
+      logger.info({ op: 'reload', projects: next.projects.length, users: next.users.length }, 'config reloaded');
+      return { projects: next.projects.length, users: next.users.length, unavailableProjects: unavailable };
+    },
     close() {
       closing ??= shutdown(server, options.shutdownTimeoutMs ?? 10_000).then(() => (ownsServices ? services.close() : undefined));
       return closing;
@@ -135,7 +199,7 @@ async function checkRepositories(config: ServerConfig, services: ProjectServices
   const unavailable: number[] = [];
   for (const project of withGitdirs(config.projects)) {
     try {
-      await services.get({ id: project.id, fullPath: project.path, gitdir: project.repository });
+      (await services.acquire({ id: project.id, fullPath: project.path, gitdir: project.repository })).release();
     } catch (err) {
       unavailable.push(project.id);
       // The project id, never the path: logs end up in places the filesystem layout should not.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { CacheOptionsSchema, ModulePrefix } from './service/options.js';
+import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from './service/options.js';
 import { VISIBILITIES } from './service/stores.js';
 import { parseOrThrow } from './support/zod-errors.js';
 
@@ -107,6 +107,11 @@ const ServerSectionSchema = z.strictObject({
   tls: TlsConfigSchema.optional(),
 });
 
+/** The file's cache section: as CacheOptions, with `dir: false` to say "no disk cache". */
+const ServerCacheSchema = CacheOptionsSchema.extend({
+  dir: z.union([z.string().min(1), z.literal(false)], { error: 'expected a folder, or false for no disk cache' }).optional(),
+});
+
 const ServerConfigSchema = z
   .strictObject({
     /** Where to listen. Defaults to 127.0.0.1:8080 over HTTP. */
@@ -117,8 +122,12 @@ const ServerConfigSchema = z
     projects: z.array(ProjectConfigSchema).default([]),
     /** Users and their tokens. Defaults to none (only public projects can be read). */
     users: z.array(UserConfigSchema).default([]),
-    /** Module cache (see CacheOptions). Defaults to memory only. */
-    cache: CacheOptionsSchema.optional(),
+    /**
+     * Module cache and memory bounds (see CacheOptions). `cache.dir` defaults to `.cache` beside
+     * the config file, so pins survive restarts and zips are built once; `dir: false` keeps
+     * everything in memory.
+     */
+    cache: ServerCacheSchema.prefault({}),
   })
   .superRefine(function checkReferences(config, ctx) {
     const ids = new Set<number>();
@@ -148,13 +157,22 @@ const ServerConfigSchema = z
       });
     });
   });
+/** The folder of the standalone server's disk cache when the config names none, beside the config file. */
+export const DEFAULT_CACHE_DIR = '.cache';
+
+function serverCache(cache: z.output<typeof ServerCacheSchema>, resolve: (p: string) => string): CacheOptions {
+  const { dir, ...rest } = cache;
+  if (dir === false) return rest;
+  return { ...rest, dir: resolve(dir ?? DEFAULT_CACHE_DIR) };
+}
+
 declare const checked: unique symbol;
 
 /**
  * A config that `parseServerConfig` or `loadServerConfig` checked and whose relative paths it
  * resolved; `createApp` and `startServer` take only this, so no hand-built object skips the checks.
  */
-export type ServerConfig = z.output<typeof ServerConfigSchema> & { readonly [checked]: true };
+export type ServerConfig = Omit<z.output<typeof ServerConfigSchema>, 'cache'> & { cache: CacheOptions; readonly [checked]: true };
 
 export interface ParseConfigOptions {
   /** Named in error messages. */
@@ -174,7 +192,7 @@ export function parseServerConfig(raw: unknown, { file, baseDir }: ParseConfigOp
       ...(config.server.tls && { tls: { cert: resolve(config.server.tls.cert), key: resolve(config.server.tls.key) } }),
     },
     projects: config.projects.map((project) => ({ ...project, repository: resolve(project.repository) })),
-    ...(config.cache && { cache: { ...config.cache, ...(config.cache.dir && { dir: resolve(config.cache.dir) }) } }),
+    cache: serverCache(config.cache, resolve),
   } as ServerConfig;
 }
 

@@ -8,7 +8,7 @@ import { EscapeError, InvalidPathError, InvalidVersionError, ModuleError } from 
  * `kind` is what middleware/error-handler.ts, the only place that knows statuses, maps to one;
  * `op` names the operation that raised it, for the log line.
  */
-export type ErrorKind = 'not-found' | 'invalid' | 'unauthenticated' | 'forbidden' | 'config' | 'internal';
+export type ErrorKind = 'not-found' | 'invalid' | 'unauthenticated' | 'forbidden' | 'conflict' | 'config' | 'internal';
 
 export type ErrorCode =
   | 'NotFoundError'
@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'InvalidRequestError'
   | 'UnauthenticatedError'
   | 'ForbiddenError'
+  | 'ConflictError'
   | 'ConfigError'
   | 'InternalError'
   | 'ArchiveAttributeError'
@@ -90,6 +91,12 @@ export class UnauthenticatedError extends ProxyError {
 export class ForbiddenError extends ProxyError {
   readonly kind = 'forbidden';
   readonly code = 'ForbiddenError';
+}
+
+/** A request this server's setup cannot serve (e.g. warming without a disk cache): 409 with the reason. */
+export class ConflictError extends ProxyError {
+  readonly kind = 'conflict';
+  readonly code = 'ConflictError';
 }
 
 /** Bad configuration or bad options; thrown at startup or by a factory, never per request. */

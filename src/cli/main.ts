@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { type RunningServer, startServer, withGitdirs } from '../../routes/server.js';
 import { loadServerConfig, type ServerConfig, TOKEN_SCOPES } from '../config.js';
 import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../config-stores.js';
-import { ProxyError } from '../errors.js';
+import { errorLogFields, ProxyError } from '../errors.js';
 import type { LogFn, Logger } from '../logger.js';
 import { createProjectServices } from '../service/project-services.js';
 import type { WarmProgress } from '../service/warm.js';
@@ -20,7 +20,11 @@ import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
 const USAGE = `Usage:
   gitlab-go-proxy serve [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
       Serves the projects in FILE (YAML or JSON). Without --config, serves a built-in demo
-      created once under ./.data/demo and prints the commands to try it.
+      created once under ./.data/demo and prints the commands to try it. SIGHUP re-reads FILE:
+      projects, users and tokens change at once; a bad file is refused and the old one serves on.
+  gitlab-go-proxy check --config FILE
+      Checks FILE, opens every repository and lists its modules and versions; exits 1 with one
+      line per problem.
   gitlab-go-proxy token create --username NAME [--project ID_OR_PATH]... [--scopes SCOPE[,SCOPE]...] [--expires YYYY-MM-DD]
       Prints a new personal access token and the config snippet holding only its SHA-256 digest.
       --scopes is a comma-separated list of GitLab scopes (default read_api; warm needs api).
@@ -49,6 +53,8 @@ export async function main(argv: readonly string[], io: CliIo = { out: process.s
         return await serve(rest, io);
       case 'warm':
         return await warm(rest, io);
+      case 'check':
+        return await check(rest, io);
       case 'token':
         if (rest[0] !== 'create') throw new UsageError('expected "token create"');
         return tokenCreate(rest.slice(1), io);
@@ -92,12 +98,82 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   let config: ServerConfig = await loadServerConfig(values.config ?? demo!.configFile);
   config = withOverrides(config, values.host, values.port);
 
-  const server = await startServer(config, { logger, configFile: values.config ?? demo!.configFile });
+  const configFile = values.config ?? demo!.configFile;
+  const server = await startServer(config, { logger, configFile });
   io.out.write(`gitlab-go-proxy listening on ${server.url}\n`);
+  io.out.write(
+    config.cache.dir
+      ? `disk cache in ${path.relative(process.cwd(), config.cache.dir) || '.'} (cache.dir)\n`
+      : 'no disk cache (cache.dir: false): every zip is built again and pins last as long as the process\n',
+  );
+  const onHangup = (): void => void reload(server, configFile, values.host, values.port, logger);
+  process.on('SIGHUP', onHangup);
   if (demo)
     io.out.write(demoInstructions(server.url, demo.token, demo.created, path.relative(process.cwd(), path.dirname(demo.configFile))));
   await untilSignal(server, io);
+  process.off('SIGHUP', onHangup);
   return 0;
+}
+
+/** SIGHUP: the file again, with the same command-line overrides; a bad one is logged and changes nothing. */
+async function reload(
+  server: RunningServer,
+  file: string,
+  host: string | undefined,
+  port: string | undefined,
+  logger: Logger,
+): Promise<void> {
+  try {
+    const result = await server.reload(withOverrides(await loadServerConfig(file), host, port));
+    if (result.unavailableProjects.length > 0) {
+      logger.warn({ op: 'reload', unavailable: result.unavailableProjects }, 'some repositories cannot be opened');
+    }
+  } catch (err) {
+    // Config errors name the file and the key, never a value (a digest, a path inside the file).
+    const why = err instanceof ProxyError && err.kind === 'config' ? `: ${err.message.split('\n').join('; ')}` : '';
+    logger.error({ op: 'reload', ...errorLogFields(err) }, `config refused, the running one keeps serving${why}`);
+  }
+}
+
+/** `check`: what `serve` would find, project by project, without serving. */
+async function check(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true, allowPositionals: false });
+  if (values.config === undefined) throw new UsageError('check needs --config FILE');
+  let config: ServerConfig;
+  try {
+    config = await loadServerConfig(values.config);
+  } catch (err) {
+    if (!(err instanceof ProxyError && err.kind === 'config')) throw err;
+    for (const line of err.message.split('\n')) io.out.write(`problem: ${line}\n`);
+    return 1;
+  }
+  // Nothing is written: no disk cache, so checking a live server's config leaves its cache alone.
+  const { dir: _unused, ...memoryOnly } = config.cache;
+  const services = createProjectServices({ modulePrefix: config.modulePrefix, cache: memoryOnly });
+  let problems = 0;
+  try {
+    for (const project of withGitdirs(config.projects)) {
+      const served = { id: project.id, fullPath: project.path, gitdir: project.repository };
+      const label = `project ${project.id} (${project.path})`;
+      try {
+        const modules = await services.modules(served);
+        const listed = modules.map((m) => `${m.path} ${plural(m.versions.length, 'version')}`).join(', ');
+        io.out.write(`ok: ${label}: ${plural(modules.length, 'module')}${listed ? `: ${listed}` : ''}\n`);
+      } catch (err) {
+        problems++;
+        // The error's own one-line reason (a repository that cannot be opened, a corrupt pack), never its path.
+        io.out.write(`problem: ${label}: ${err instanceof ProxyError ? err.message : 'cannot be read'}\n`);
+      }
+    }
+  } finally {
+    await services.close();
+  }
+  io.out.write(`${plural(config.projects.length, 'project')}, ${plural(problems, 'problem')}\n`);
+  return problems === 0 ? 0 : 1;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function withOverrides(config: ServerConfig, host: string | undefined, port: string | undefined): ServerConfig {

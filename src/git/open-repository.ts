@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError } from '../errors.js';
-import { LruCache } from '../support/lru-cache.js';
+import { MemoryPool, OID_STRING_BYTES, type PoolCache } from '../support/memory-pool.js';
 import { createYielder } from '../support/yielder.js';
 import { isOid, parseCommit, parseTag, parseTree } from './objects.js';
 import { createPackObjectStore, type PackObjectStore } from './pack-object-store.js';
@@ -9,10 +9,12 @@ import { createRefReader, type RefReader } from './refs.js';
 import type { GitRepository, OpenRepositoryOptions } from './repository.js';
 import type { AnnotatedTag, Commit, GitObject, ObjectStore, ObjectType, RefSnapshot, TreeEntry } from './types.js';
 
-/** Commits whose parent lists are remembered for ancestry walks. */
-const PARENT_CACHE_ENTRIES = 200_000;
-/** Total commits held across cached ancestor sets (a set bigger than this is not cached). */
-const ANCESTOR_CACHE_COMMITS = 500_000;
+/** A remembered parent list: the commit id as key, its array and one id per parent. */
+const parentEntryBytes = (parents: readonly string[]): number => OID_STRING_BYTES * (1 + parents.length) + 64;
+/** A cached ancestor set: one id per commit in it. */
+const ancestorSetBytes = (set: ReadonlySet<string>): number => OID_STRING_BYTES * (set.size + 1);
+/** The budget of a repository opened on its own: its objects, parent lists and ancestor sets. */
+const DEFAULT_REPOSITORY_CACHE_BYTES = 64 * 1024 * 1024;
 /** Commits read at once during a walk: enough to overlap reads, few enough to stay cheap. */
 const WALK_BATCH = 32;
 const TREE_MODE = 0o040000;
@@ -23,12 +25,14 @@ const TREE_MODE = 0o040000;
  */
 export async function openGitRepository(path: string, options: OpenRepositoryOptions = {}): Promise<GitRepository> {
   const gitdir = await findGitdir(path);
+  const memory = options.memory ?? new MemoryPool(options.cacheBytes ?? DEFAULT_REPOSITORY_CACHE_BYTES);
   if (options.objectStore) {
     const objects = await options.objectStore(gitdir);
     // An injected store need not list ids by prefix; the pack reader's indexes can, without reading packs.
     let prefixStore: Promise<PackObjectStore> | undefined;
     const prefixes = (): Promise<PackObjectStore> => (prefixStore ??= createPackObjectStore(gitdir, { cacheBytes: 0 }));
     return new Repository(
+      memory,
       objects,
       createRefReader(gitdir, objects),
       async (prefix) => (await prefixes()).findByPrefix(prefix),
@@ -37,8 +41,9 @@ export async function openGitRepository(path: string, options: OpenRepositoryOpt
       },
     );
   }
-  const objects = await createPackObjectStore(gitdir, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
+  const objects = await createPackObjectStore(gitdir, { memory });
   return new Repository(
+    memory,
     objects,
     createRefReader(gitdir, objects),
     (prefix) => objects.findByPrefix(prefix),
@@ -80,16 +85,20 @@ function missing(oid: string, type?: ObjectType): NotFoundError {
 }
 
 class Repository implements GitRepository {
-  private readonly parents = new LruCache<string, readonly string[]>(PARENT_CACHE_ENTRIES);
-  private readonly ancestorSets = new LruCache<string, ReadonlySet<string>>(ANCESTOR_CACHE_COMMITS, (s) => s.size + 1);
+  private readonly parents: PoolCache<readonly string[]>;
+  private readonly ancestorSets: PoolCache<ReadonlySet<string>>;
   private readonly ancestorWalks = new Map<string, Promise<ReadonlySet<string>>>();
 
   constructor(
+    memory: MemoryPool,
     readonly objects: ObjectStore,
     private readonly refReader: RefReader,
     private readonly prefixSearch: (prefix: string) => Promise<string[]>,
     private readonly release: () => Promise<void>,
-  ) {}
+  ) {
+    this.parents = memory.cache(parentEntryBytes);
+    this.ancestorSets = memory.cache(ancestorSetBytes);
+  }
 
   refs(): Promise<RefSnapshot> {
     return this.refReader.snapshot();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError } from '../errors.js';
 import { isMissing } from '../support/fs-errors.js';
-import { LruCache } from '../support/lru-cache.js';
+import { MemoryPool, type PoolCache } from '../support/memory-pool.js';
 import { ownedBuffer, retainedBytes } from '../support/owned-buffer.js';
 import { createYielder } from '../support/yielder.js';
 import { LooseObjects } from './loose-objects.js';
@@ -13,7 +13,13 @@ import { inflateExactAsync, inflatePrefix, type PackFile } from './pack-file.js'
 import type { GitObject, ObjectStore, ObjectType } from './types.js';
 
 export interface PackObjectStoreOptions {
-  /** Bytes of inflated objects kept (delta bases, commits, trees, tags). Defaults to 64 MiB. */
+  /**
+   * The memory budget its caches of inflated objects (delta bases, commits, trees, tags) and delta
+   * types count against, shared with other repositories. Defaults to a pool of its own of
+   * `cacheBytes`.
+   */
+  memory?: MemoryPool;
+  /** The size of that pool of its own when no `memory` is given; 0 keeps nothing. Defaults to 64 MiB. */
   cacheBytes?: number;
 }
 
@@ -24,8 +30,8 @@ export interface PackObjectStore extends ObjectStore {
 }
 
 const DEFAULT_OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
-/** Types of delta entries, so header-only reads need not walk base chains again. */
-const TYPE_CACHE_ENTRIES = 100_000;
+/** A cached delta type: its key ("<pack>:<offset>", ~20 characters) and the map slot. */
+const TYPE_ENTRY_BYTES = 100;
 /** git limits chains far below this; a longer one means a cycle in a corrupt pack. */
 const MAX_CHAIN = 10_000;
 /** Followed alternates nest at most this deep, as in git. */
@@ -51,7 +57,7 @@ const EMPTY_TREE: GitObject = { type: 'tree', data: Buffer.alloc(0) };
 export async function createPackObjectStore(gitdir: string, options: PackObjectStoreOptions = {}): Promise<PackObjectStore> {
   const dirs = await objectDirectories(join(gitdir, 'objects'));
   await Promise.all(dirs.map((d) => d.packs.refresh()));
-  return new PackStore(dirs, options.cacheBytes ?? DEFAULT_OBJECT_CACHE_BYTES);
+  return new PackStore(dirs, options.memory ?? new MemoryPool(options.cacheBytes ?? DEFAULT_OBJECT_CACHE_BYTES));
 }
 
 async function objectDirectories(objectsDir: string, depth = 0, seen = new Set<string>()): Promise<ObjectDirectory[]> {
@@ -80,22 +86,24 @@ function keyOf(pack: PackFile, offset: number): string {
 }
 
 class PackStore implements PackObjectStore {
-  private readonly cache: LruCache<string, GitObject>;
-  private readonly types = new LruCache<string, ObjectType>(TYPE_CACHE_ENTRIES);
+  private readonly cache: PoolCache<GitObject>;
+  /** Types of delta entries, so header-only reads need not walk base chains again. */
+  private readonly types: PoolCache<ObjectType>;
   private readonly inflight = new Map<string, Promise<GitObject>>();
   private closed = false;
 
   constructor(
     private readonly dirs: ObjectDirectory[],
-    cacheBytes: number,
+    memory: MemoryPool,
   ) {
-    // Count a fixed overhead per entry so that many tiny objects cannot grow the map unbounded.
-    this.cache = new LruCache(cacheBytes, (o) => retainedBytes(o.data));
+    // A fixed overhead per entry, so that many tiny objects cannot grow the map unbounded.
+    this.cache = memory.cache((o) => retainedBytes(o.data));
+    this.types = memory.cache(() => TYPE_ENTRY_BYTES);
   }
 
   /** Caches an object with buffers of its own, so the cache counts what it really holds. */
   private keep(key: string, object: GitObject): void {
-    if (this.cache.maxCost === 0) return;
+    if (!this.cache.enabled) return;
     this.cache.set(key, { type: object.type, data: ownedBuffer(object.data) });
   }
 

@@ -1,3 +1,4 @@
+import type { MemoryPool } from '../support/memory-pool.js';
 import type { AnnotatedTag, Commit, ObjectStore, RefSnapshot, TreeEntry } from './types.js';
 
 /**
@@ -41,6 +42,11 @@ export interface OpenRepositoryOptions {
    * pack reader; ids are always found by prefix through the pack indexes.
    */
   objectStore?: (gitdir: string) => Promise<ObjectStore>;
-  /** Bytes of delta bases and recent objects the pack reader keeps. Defaults to 64 MiB. */
+  /**
+   * The memory budget of the repository's caches (objects, delta types, parent lists, ancestor
+   * sets), shared with other repositories. Defaults to a pool of its own of `cacheBytes`.
+   */
+  memory?: MemoryPool;
+  /** The size of that pool of its own when no `memory` is given; 0 keeps nothing. Defaults to 64 MiB. */
   cacheBytes?: number;
 }

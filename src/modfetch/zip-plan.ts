@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import { type ArchiveFilter, applyArchiveFilter } from '../git/archive/archive-filter.js';
 import { AttributeScope } from '../git/archive/attributes.js';
 import type { TreeEntry } from '../git/types.js';
-import type { LruCache } from '../support/lru-cache.js';
+import type { PoolCache } from '../support/memory-pool.js';
 import { ownedBuffer } from '../support/owned-buffer.js';
 import { createYielder } from '../support/yielder.js';
 import { goVersion } from '../xmod/modfile.js';
@@ -54,7 +54,7 @@ async function attributesBlob(code: CodeHost, entries: TreeEntry[]): Promise<Buf
 }
 
 /** Converted bytes by blob and filter, shared between a plan and the build that follows it. */
-export type ConvertedCache = LruCache<string, Buffer>;
+export type ConvertedCache = PoolCache<Buffer>;
 
 /** Reads the blob and applies the archive filter: the exact bytes `git archive` would emit. */
 export async function readArchivedFile(

@@ -7,11 +7,11 @@ import { CodeHost } from '../modfetch/code-host.js';
 import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
 import { LruCache } from '../support/lru-cache.js';
+import { MemoryPool } from '../support/memory-pool.js';
 import { ownedBuffer, retainedBytes } from '../support/owned-buffer.js';
 import * as modulePath from '../xmod/module-path.js';
 import type { ZipCache } from '../zip/cache.js';
 import { createNativeZipStream, type NativeZipEntry } from '../zip/writer.js';
-import { CACHE_DEFAULTS } from './options.js';
 import type { VersionPins } from './version-pins.js';
 
 /** The `.info` / `@latest` body, Go's `modfetch.RevInfo`. */
@@ -57,8 +57,11 @@ export interface ModuleServiceOptions {
   pins: VersionPins;
   /** Finished zips on disk; without it every zip request builds the zip again. */
   zipCache?: ZipCache | null;
-  /** Bound of the in-memory cache of served go.mod files. Defaults to CACHE_DEFAULTS.memoryBytes (16 MiB). */
-  memoryBytes?: number;
+  /**
+   * The memory budget its caches (served go.mod files, zip plans, converted files) count against,
+   * shared with other services and repositories. Defaults to a pool of its own of 64 MiB.
+   */
+  memory?: MemoryPool;
   logger?: Logger;
 }
 
@@ -91,17 +94,21 @@ async function boundary<T>(op: string, work: () => Promise<T>): Promise<T> {
 }
 
 /** Converted bytes of filtered files kept between a zip's plan and its build. */
-const CONVERTED_CACHE_BYTES = 8 * 1024 * 1024;
+const OWN_POOL_BYTES = 64 * 1024 * 1024;
+/** A planned file: its path and id strings, the object and its filter reference. */
+const PLANNED_FILE_BYTES = 220;
 
-export function createModuleService(options: ModuleServiceOptions): ModuleService {
+/** A module service; `close()` drops what it holds in the memory pool (the repository is the caller's). */
+export function createModuleService(options: ModuleServiceOptions): ModuleService & { close(): void } {
   const { repository, codeRoot, pins } = options;
   const logger = options.logger ?? silentLogger;
   const zipCache = options.zipCache ?? null;
-  const goMods = new LruCache<string, Buffer>(options.memoryBytes ?? CACHE_DEFAULTS.memoryBytes, (b) => retainedBytes(b, 200));
+  const memory = options.memory ?? new MemoryPool(OWN_POOL_BYTES);
+  const goMods = memory.cache<Buffer>((b) => retainedBytes(b, 200));
 
   // Filtered files are converted at plan time to learn their size (Go's limits count converted
   // bytes) and again when the zip is written; the build usually follows its plan at once.
-  const converted = new LruCache<string, Buffer>(CONVERTED_CACHE_BYTES, (b) => retainedBytes(b, 100));
+  const converted = memory.cache<Buffer>((b) => retainedBytes(b, 100));
 
   function createZipStream(entries: NativeZipEntry[], signal: AbortSignal | undefined): Readable {
     const stream = createNativeZipStream(entries, signal ? { signal } : {});
@@ -115,7 +122,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   // Module paths are client input: keep the per-path state of one refs snapshot bounded.
   let current: { host: CodeHost; repos: LruCache<string, CodeRepo> } | null = null;
   // A plan lists every file of a version; bound them by total file count, not by plan count.
-  const plans = new LruCache<string, { plan: Promise<ZipPlan>; files: number }>(200_000, (p) => p.files);
+  const plans = memory.cache<{ plan: Promise<ZipPlan>; files: number }>((p) => p.files * PLANNED_FILE_BYTES);
 
   /** The CodeRepo for a module at the current refs state (list and conversions are keyed by it). */
   async function codeRepo(path: string): Promise<CodeRepo> {
@@ -175,6 +182,13 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   }
 
   return {
+    close() {
+      goMods.clear();
+      converted.clear();
+      plans.clear();
+      current = null;
+    },
+
     list(path) {
       return boundary('list', async () => (await codeRepo(path)).versions());
     },

@@ -20,10 +20,12 @@ export const ModulePrefix = z
 export const CACHE_DEFAULTS = {
   /** 2 GiB: room for a few hundred typical module zips. */
   maxBytes: 2 * 1024 * 1024 * 1024,
-  /** 16 MiB of served go.mod files per project. */
-  memoryBytes: 16 * 1024 * 1024,
-  /** 64 MiB of inflated git objects per repository. */
-  objectBytes: 64 * 1024 * 1024,
+  /** 256 MiB for everything kept in memory, across all projects. */
+  memoryBytes: 256 * 1024 * 1024,
+  /** 64 repositories open at once. */
+  openRepositories: 64,
+  /** A repository unused for 60 s is closed. */
+  idleSeconds: 60,
 } as const;
 
 export const CacheOptionsSchema = z.strictObject({
@@ -34,13 +36,24 @@ export const CacheOptionsSchema = z.strictObject({
   dir: z.string().min(1).optional(),
   /** Upper bound of the disk cache's zips in bytes; the least recently used go first. Defaults to 2 GiB. */
   maxBytes: z.number().int().positive().optional(),
-  /** Upper bound of each project's in-memory cache of served go.mod files, in bytes. Defaults to 16 MiB. */
-  memoryBytes: z.number().int().positive().optional(),
   /**
-   * Bytes of inflated git objects (delta bases, trees, commits) kept per repository; 0 keeps
-   * none. Defaults to 64 MiB.
+   * One memory budget for the whole process, in bytes: inflated git objects (delta bases, trees,
+   * commits), served go.mod files, parent lists and ancestor sets, zip plans, of every project
+   * together; the least recently used go first; 0 keeps nothing. Defaults to 256 MiB.
    */
-  objectBytes: z.number().int().nonnegative().optional(),
+  memoryBytes: z.number().int().nonnegative().optional(),
+  /**
+   * Repositories open at once (each holds its pack indexes in memory and its packs open); the
+   * least recently used idle one is closed first, and one serving a request never is. Defaults to 64.
+   */
+  openRepositories: z.number().int().positive().optional(),
+  /** A repository that served nothing for this many seconds is closed; 0 keeps it until evicted. Defaults to 60. */
+  idleSeconds: z.number().nonnegative().optional(),
+  /** Replaced by `memoryBytes`, one budget for every cache of every project. */
+  objectBytes: z
+    .unknown()
+    .refine(() => false, 'replaced by cache.memoryBytes: one memory budget for the whole process')
+    .optional(),
 });
 
 /** Module cache settings; every field is optional and defaults to {@link CACHE_DEFAULTS} (no disk cache). */

@@ -149,7 +149,8 @@ export class ZipCache {
         if (!flight.abort.signal.aborted && !(err instanceof ProxyError))
           this.logger.error({ op: 'zip-cache', ...errorLogFields(err) }, 'zip cache write failed');
         await handle?.close().catch(() => undefined);
-        await rm(flight.tmpPath, { force: true });
+        // The cleanup must not fail the process: a broken cache folder is reported above.
+        await rm(flight.tmpPath, { force: true }).catch(() => undefined);
       } finally {
         this.flights.delete(key);
       }

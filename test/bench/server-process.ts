@@ -44,7 +44,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     modulePrefix: options.modulePrefix,
     projects: [{ id: 1, path: options.projectPath, repository: options.gitdir, visibility: 'public' }],
     users: [],
-    ...(options.diskCache === false ? {} : { cache: { dir: join(options.dir, 'cache') } }),
+    cache: { dir: options.diskCache === false ? false : join(options.dir, 'cache') },
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', 'warn'], {

@@ -256,7 +256,8 @@ function renderConfig(options: StartProxyOptions, port: number): string {
   } else {
     lines.push('users: []');
   }
-  if (options.cache) lines.push('cache:', `  dir: ${q(join(options.dir, 'cache'))}`);
+  // Without a cache the server's default (a .cache folder beside the config) is turned off explicitly.
+  lines.push('cache:', options.cache ? `  dir: ${q(join(options.dir, 'cache'))}` : '  dir: false');
   return lines.join('\n') + '\n';
 }
 

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { tokenSha256 } from '../../src/config-stores.js';
+import type { ModuleService } from '../../src/service/module-service.js';
+import type { ProjectServices } from '../../src/service/project-services.js';
 
 /** Fixtures for the HTTP tests: bare repositories made with the git CLI, in a temp dir. */
 
@@ -116,4 +118,16 @@ export function credentialHeaders(scheme: Scheme, token: string): Record<string,
     case 'bearer':
       return { Authorization: `Bearer ${token}` };
   }
+}
+
+/** A ProjectServices around one scripted ModuleService, for tests of the router alone. */
+export function scriptedServices(service: ModuleService, overrides: Partial<ProjectServices> = {}): ProjectServices {
+  return {
+    acquire: async () => ({ service, release: () => {} }),
+    warm: async () => ({ total: 0, done: 0, built: 0, failed: 0, current: '' }),
+    modules: async () => [],
+    stats: () => ({ openServices: 0, openRepositories: 0, leases: 0, memoryBytes: 0 }),
+    close: async () => {},
+    ...overrides,
+  };
 }

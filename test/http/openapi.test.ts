@@ -11,6 +11,7 @@ import { createGoProxyRouter, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from '../..
 import type { ModuleService } from '../../src/service/module-service.js';
 import type { ProjectServices } from '../../src/service/project-services.js';
 import type { ProxyRequestKind } from '../../src/service/proxy-path.js';
+import { scriptedServices } from './fixtures.js';
 
 /**
  * openapi.yaml parses, documents every route the router serves (and nothing else), and every
@@ -231,9 +232,5 @@ function recordingServices(seen: ProxyRequestKind[]): ProjectServices {
       return info;
     },
   };
-  return {
-    get: async () => service,
-    warm: async () => ({ total: 0, done: 0, built: 0, failed: 0, current: '' }),
-    close: async () => {},
-  };
+  return scriptedServices(service);
 }

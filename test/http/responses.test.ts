@@ -8,6 +8,7 @@ import { createGoProxyRouter } from '../../routes/go-proxy.js';
 import { InternalError, NotFoundError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { ModuleService, ModuleZip } from '../../src/service/module-service.js';
+import { scriptedServices } from './fixtures.js';
 
 /**
  * Streaming and failure paths of the router, with a scripted ModuleService: the client going away
@@ -57,7 +58,7 @@ before(async () => {
       authenticate: async () => null,
       canRead: async () => false,
       logger,
-      services: { get: async () => service, warm: async () => Promise.reject(new Error('not used')), close: async () => {} },
+      services: scriptedServices(service, { warm: async () => Promise.reject(new Error('not used')) }),
     }),
   );
   server = app.listen(0, '127.0.0.1');

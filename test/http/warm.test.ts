@@ -117,6 +117,7 @@ describe('POST …/-/warm with no disk cache to fill', () => {
         modulePrefix: PREFIX,
         projects: [{ id: PROJECT.id, path: PROJECT.path, repository: `repos/${PROJECT.path}.git`, visibility: 'private' }],
         users: usersConfig(PROJECT.id),
+        cache: { dir: false },
       },
       { file: 'warm.test config without cache', baseDir: tmp.dir },
     );
@@ -138,9 +139,11 @@ describe('POST …/-/warm with no disk cache to fill', () => {
   test('a router given `services` (and no `cache`) warms: the services bring their own cache', async () => {
     let warmed = 0;
     const services: ProjectServices = {
-      get: async () => {
+      acquire: async () => {
         throw new Error('not used');
       },
+      stats: () => ({ openServices: 0, openRepositories: 0, leases: 0, memoryBytes: 0 }),
+      modules: async () => [],
       warm: async () => {
         warmed++;
         return { total: 0, done: 0, built: 0, failed: 0, current: '' };

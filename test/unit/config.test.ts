@@ -36,10 +36,16 @@ test('defaults, resolved paths and normalised digests', () => {
   assert.equal(token?.expiresAt?.toISOString(), '2027-01-01T00:00:00.000Z');
 });
 
-test('cache.objectBytes: a byte count, 0 allowed (no object cache), negative refused', () => {
-  assert.equal(parseServerConfig({ ...base, cache: { objectBytes: 32 * 1024 * 1024 } }, where).cache?.objectBytes, 32 * 1024 * 1024);
-  assert.equal(parseServerConfig({ ...base, cache: { objectBytes: 0 } }, where).cache?.objectBytes, 0);
-  assert.throws(() => parseServerConfig({ ...base, cache: { objectBytes: -1 } }, where), /objectBytes/);
+test('cache.memoryBytes: one byte count for the process, 0 allowed (nothing kept), negative refused; objectBytes is gone', () => {
+  assert.equal(parseServerConfig({ ...base, cache: { memoryBytes: 32 * 1024 * 1024 } }, where).cache?.memoryBytes, 32 * 1024 * 1024);
+  assert.equal(parseServerConfig({ ...base, cache: { memoryBytes: 0 } }, where).cache?.memoryBytes, 0);
+  assert.throws(() => parseServerConfig({ ...base, cache: { memoryBytes: -1 } }, where), /cache\.memoryBytes/);
+  assert.throws(
+    () => parseServerConfig({ ...base, cache: { objectBytes: 1 } }, where),
+    /config\.yaml: cache\.objectBytes: replaced by cache\.memoryBytes: one memory budget for the whole process/,
+  );
+  assert.equal(parseServerConfig({ ...base, cache: { openRepositories: 8, idleSeconds: 0 } }, where).cache?.openRepositories, 8);
+  assert.throws(() => parseServerConfig({ ...base, cache: { openRepositories: 0 } }, where), /cache\.openRepositories/);
 });
 
 test('expiresAt takes a date-time with offset, or a Date from a YAML 1.1 reader', () => {
@@ -165,8 +171,8 @@ const badOptions: { name: string; options: unknown; message: RegExp }[] = [
   // The router calls services.warm for POST …/-/warm: a set without it must fail here, not there.
   {
     name: 'services without warm',
-    options: { ...hooks, services: { get() {}, close() {} } },
-    message: /services: expected a ProjectServices \(get, warm and close/,
+    options: { ...hooks, services: { acquire() {}, close() {} } },
+    message: /services: expected a ProjectServices \(acquire, warm, stats and close/,
   },
   { name: 'a cache with a misspelt key', options: { ...hooks, cache: { dri: '/tmp/x' } }, message: /cache: Unrecognized key: "dri"/ },
 ];

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   ArchiveAttributeError,
   ConfigError,
+  ConflictError,
   errorLogFields,
   ForbiddenError,
   InternalError,
@@ -25,6 +26,7 @@ test('every class has a stable code and kind, and keeps its op', () => {
     [new InvalidRequestError('x'), 'InvalidRequestError', 'invalid'],
     [new UnauthenticatedError(), 'UnauthenticatedError', 'unauthenticated'],
     [new ForbiddenError('x'), 'ForbiddenError', 'forbidden'],
+    [new ConflictError('x'), 'ConflictError', 'conflict'],
     [new ConfigError('x'), 'ConfigError', 'config'],
     [new InternalError('x'), 'InternalError', 'internal'],
     [new UnsupportedWorkingTreeEncodingError('x'), 'UnsupportedWorkingTreeEncodingError', 'internal'],

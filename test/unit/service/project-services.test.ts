@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { createProjectServices, type ProjectServices, type ServedProject } from '../../../src/service/project-services.js';
+import { makeBareRepository, makeTempDir, standardHistory } from '../../http/fixtures.js';
+
+const run = promisify(execFile);
+const PREFIX = 'gitlab.example.com';
+
+let temp: { dir: string; remove(): Promise<void> };
+const projects: ServedProject[] = [];
+
+before(async () => {
+  temp = await makeTempDir();
+  for (const name of ['a', 'b', 'c']) {
+    const gitdir = path.join(temp.dir, `${name}.git`);
+    await makeBareRepository(gitdir, standardHistory(`${PREFIX}/group/${name}`));
+    // Packed, as a served repository is: its packs stay open while the repository is.
+    await run('git', ['-C', gitdir, 'repack', '-a', '-d', '-q']);
+    projects.push({ id: projects.length + 1, fullPath: `group/${name}`, gitdir });
+  }
+});
+
+after(() => temp.remove());
+
+const moduleOf = (p: ServedProject): string => `${PREFIX}/${p.fullPath}`;
+
+async function answers(services: ProjectServices, project: ServedProject): Promise<unknown> {
+  const lease = await services.acquire(project);
+  try {
+    const { service } = lease;
+    const module = moduleOf(project);
+    return {
+      list: await service.list(module),
+      info: await service.info(module, 'v1.1.0'),
+      latest: await service.latest(module),
+      mod: (await service.goMod(module, 'v1.0.0')).toString(),
+      zip: await zipBytes(services, project, 'v1.0.0'),
+    };
+  } finally {
+    lease.release();
+  }
+}
+
+async function zipBytes(services: ProjectServices, project: ServedProject, version: string): Promise<number> {
+  const lease = await services.acquire(project);
+  try {
+    let bytes = 0;
+    await pipeline(
+      (await lease.service.zip(moduleOf(project), version)).open(),
+      counter((n) => (bytes += n)),
+    );
+    return bytes;
+  } finally {
+    lease.release();
+  }
+}
+
+/** A sink that counts the bytes written to it. */
+function counter(add: (n: number) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      add(chunk.length);
+      callback();
+    },
+  });
+}
+
+/** Waits, a turn at a time and for at most two seconds, until `done()` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (const start = Date.now(); !done(); await sleep(5)) {
+    if (Date.now() - start > 2000) assert.fail(`timed out waiting for ${what}`);
+  }
+}
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
+  test('an evicted repository is opened again on demand and gives the same answers', async () => {
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { openRepositories: 1, idleSeconds: 0 } });
+    try {
+      const first = await answers(services, projects[0]!);
+      assert.equal(services.stats().openServices, 1);
+      await answers(services, projects[1]!);
+      // Only one may stay open, and neither has a lease: the least recently used one is closed.
+      assert.deepEqual({ ...services.stats(), memoryBytes: 0 }, { openServices: 1, openRepositories: 1, leases: 0, memoryBytes: 0 });
+      assert.deepEqual(await answers(services, projects[0]!), first);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('a repository with a lease is never closed, even over the bound', async () => {
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { openRepositories: 1, idleSeconds: 0 } });
+    try {
+      const expected = await zipBytes(services, projects[0]!, 'v1.1.0');
+      const held = await services.acquire(projects[0]!);
+      const zip = await held.service.zip(moduleOf(projects[0]!), 'v1.1.0');
+      // Two more projects come and go while the first one's zip has not been read yet.
+      await answers(services, projects[1]!);
+      await answers(services, projects[2]!);
+      assert.equal(services.stats().leases, 1);
+      let bytes = 0;
+      await pipeline(
+        zip.open(),
+        counter((n) => (bytes += n)),
+      );
+      assert.equal(bytes, expected);
+      assert.ok(services.stats().openServices >= 1);
+      held.release();
+      held.release(); // twice is harmless
+      assert.deepEqual(services.stats().openServices, 1);
+      assert.equal(services.stats().leases, 0);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('idle repositories close after idleSeconds, releasing their file descriptors', async () => {
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { idleSeconds: 0.05 } });
+    const before = openFds();
+    try {
+      for (const project of projects) await answers(services, project);
+      assert.equal(services.stats().openRepositories, 3);
+      assert.ok(openFds() > before, 'reading packs opens files');
+      await until(() => services.stats().openRepositories === 0, 'idle repositories to close');
+      await until(() => openFds() <= before, 'their files to close');
+      assert.equal(services.stats().memoryBytes, 0, 'a closed repository keeps nothing in the pool');
+      // And they open again.
+      assert.equal(((await answers(services, projects[2]!)) as { list: string[] }).list.length, 3);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('all projects share one memory budget', async () => {
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { memoryBytes: 64 * 1024, idleSeconds: 0 } });
+    try {
+      for (const project of projects) await answers(services, project);
+      const { memoryBytes } = services.stats();
+      assert.ok(memoryBytes > 0 && memoryBytes <= 64 * 1024, `${memoryBytes} bytes held`);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('pins survive eviction: a moved tag does not change a version already served', async () => {
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { openRepositories: 1, idleSeconds: 0 } });
+    const project = projects[2]!;
+    try {
+      const served = (await answers(services, project)) as { info: { Version: string; Time: string } };
+      await run('git', ['-C', project.gitdir, 'tag', '-f', 'v1.1.0', 'v1.2.0-rc.1']);
+      await answers(services, projects[0]!); // evicts the project
+      const again = (await answers(services, project)) as { info: { Version: string; Time: string } };
+      assert.deepEqual(again.info, served.info);
+    } finally {
+      await services.close();
+    }
+  });
+});
