@@ -48,6 +48,7 @@ export async function openGitRepository(path: string, options: OpenRepositoryOpt
     createRefReader(gitdir, objects),
     (prefix) => objects.findByPrefix(prefix),
     () => objects.close(),
+    () => objects.indexBytes(),
   );
 }
 
@@ -95,6 +96,7 @@ class Repository implements GitRepository {
     private readonly refReader: RefReader,
     private readonly prefixSearch: (prefix: string) => Promise<string[]>,
     private readonly release: () => Promise<void>,
+    private readonly indexSize: () => number = () => 0,
   ) {
     this.parents = memory.cache(parentEntryBytes);
     this.ancestorSets = memory.cache(ancestorSetBytes);
@@ -228,6 +230,10 @@ class Repository implements GitRepository {
       this.ancestorWalks.set(commit, pending);
     }
     return pending;
+  }
+
+  indexBytes(): number {
+    return this.indexSize();
   }
 
   async findByPrefix(prefix: string): Promise<string[]> {

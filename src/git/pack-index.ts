@@ -21,6 +21,11 @@ export class PackIndex {
   private readonly largeOffsetsStart: number;
   private sorted: Float64Array | undefined;
 
+  /** Bytes this index holds in memory: the whole `.idx` file, and its sorted offsets once made. */
+  get bytes(): number {
+    return this.buf.length + (this.sorted?.byteLength ?? 0);
+  }
+
   constructor(private readonly buf: Buffer) {
     if (buf.length >= 8 && buf.readUInt32BE(0) === V2_MAGIC) {
       const version = buf.readUInt32BE(4);

@@ -27,6 +27,8 @@ export interface PackObjectStoreOptions {
 export interface PackObjectStore extends ObjectStore {
   /** Full ids of all objects starting with the lower-case hex `prefix` (2–40 characters), sorted. */
   findByPrefix(prefix: string): Promise<string[]>;
+  /** Bytes of the pack indexes it holds in memory now. */
+  indexBytes(): number;
 }
 
 const DEFAULT_OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
@@ -299,6 +301,12 @@ class PackStore implements PackObjectStore {
     }
     for (const key of visited) this.types.set(key, type);
     return type;
+  }
+
+  indexBytes(): number {
+    let bytes = 0;
+    for (const dir of this.dirs) for (const pack of dir.packs.packs) bytes += pack.index.bytes;
+    return bytes;
   }
 
   async findByPrefix(prefix: string): Promise<string[]> {

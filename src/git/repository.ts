@@ -31,6 +31,8 @@ export interface GitRepository {
   ancestors(commit: string): Promise<ReadonlySet<string>>;
   /** Full ids of all objects whose id starts with the lower-case hex `prefix` (4–40 chars). */
   findByPrefix(prefix: string): Promise<string[]>;
+  /** Bytes of pack indexes held in memory (they stay while the repository is open). */
+  indexBytes(): number;
   /** Releases file descriptors and caches. */
   close(): Promise<void>;
 }

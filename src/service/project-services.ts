@@ -72,6 +72,9 @@ interface OpenRepository {
   repository: Promise<GitRepository>;
   /** Services using it. */
   users: number;
+  /** Its pack indexes, counted against the memory pool while it is open. */
+  indexBytes: number;
+  unreserve: () => void;
 }
 
 interface Entry {
@@ -102,9 +105,15 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     let open = repositories.get(gitdir);
     if (!open) {
       const repository = openGitRepository(gitdir, { memory });
-      const created: OpenRepository = { repository, users: 0 };
+      const created: OpenRepository = { repository, users: 0, indexBytes: 0, unreserve: () => {} };
       open = created;
       repositories.set(gitdir, created);
+      repository.then(
+        (r) => {
+          if (repositories.get(gitdir) === created) countIndexes(created, r);
+        },
+        () => undefined,
+      );
       // A repository that cannot be opened now may be created later; do not remember the failure.
       repository.catch(() => {
         if (repositories.get(gitdir) === created) repositories.delete(gitdir);
@@ -117,10 +126,21 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   /** Closing repositories, so that `close()` can wait for them. */
   const closing = new Set<Promise<void>>();
 
+  /** (Re)counts a repository's pack indexes against the pool: a repack changes them. */
+  function countIndexes(open: OpenRepository, repository: GitRepository): void {
+    const bytes = repository.indexBytes();
+    if (bytes === open.indexBytes) return;
+    open.unreserve();
+    open.indexBytes = bytes;
+    open.unreserve = memory.reserve(bytes);
+  }
+
   function releaseRepository(gitdir: string, open: OpenRepository): void {
     open.users--;
     if (open.users > 0) return;
     if (repositories.get(gitdir) === open) repositories.delete(gitdir);
+    open.unreserve();
+    open.unreserve = () => {};
     const done = open.repository.then(
       (r) => r.close(),
       () => undefined,
@@ -178,11 +198,15 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     releaseRepository(entry.gitdir, open);
   }
 
-  /** Closes least recently used idle services while more than `maxOpen` are open. */
+  /**
+   * Closes least recently used idle services while more than `maxOpen` are open, or while the
+   * open repositories' pack indexes take more than half the memory budget (the caches keep the rest).
+   */
   function trim(): void {
-    if (entries.size <= maxOpen) return;
+    const over = (): boolean => entries.size > maxOpen || memory.reserved > memory.maxBytes / 2;
+    if (!over()) return;
     for (const entry of [...entries.values()]) {
-      if (entries.size <= maxOpen) break;
+      if (!over()) break;
       if (entry.leases === 0) closeEntry(entry);
     }
   }
@@ -224,7 +248,10 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     };
     try {
       const service = await held.service;
-      const repository = await entryRepositories.get(held)!.repository;
+      const open = entryRepositories.get(held)!;
+      const repository = await open.repository;
+      if (repositories.get(held.gitdir) === open) countIndexes(open, repository);
+      trim();
       return { lease: { service, release }, repository };
     } catch (err) {
       release();

@@ -10,6 +10,7 @@
 export class MemoryPool {
   private readonly entries = new Map<string, { value: unknown; cost: number; view: PoolCache<unknown> }>();
   private total = 0;
+  private reservedBytes = 0;
   private nextView = 1;
 
   constructor(readonly maxBytes: number) {}
@@ -19,9 +20,36 @@ export class MemoryPool {
     return new PoolCache<V>(this, `${this.nextView++}\0`, costOf);
   }
 
-  /** Bytes held by every view together. */
+  /** Bytes held by every view together, and reserved. */
   get bytes(): number {
-    return this.total;
+    return this.total + this.reservedBytes;
+  }
+
+  /** Bytes held outside the caches and counted here (pack indexes of open repositories). */
+  get reserved(): number {
+    return this.reservedBytes;
+  }
+
+  /**
+   * Counts `bytes` that something else holds (and cannot give back on demand) against the bound:
+   * cached entries make room for them. Returns the release, safe to call once.
+   */
+  reserve(bytes: number): () => void {
+    this.reservedBytes += bytes;
+    this.fit();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.reservedBytes -= bytes;
+    };
+  }
+
+  private fit(): void {
+    for (const [oldest, entry] of this.entries) {
+      if (this.total + this.reservedBytes <= this.maxBytes) break;
+      this.drop(oldest, entry);
+    }
   }
 
   /** Entries held by every view together. */
@@ -46,14 +74,11 @@ export class MemoryPool {
   /** @internal Stores the value unless it alone would exceed the bound; evicts the least recently used. */
   set(key: string, value: unknown, cost: number, view: PoolCache<unknown>): void {
     this.delete(key);
-    if (cost > this.maxBytes) return;
+    if (cost + this.reservedBytes > this.maxBytes) return;
     this.entries.set(key, { value, cost, view });
     view.keys.add(key);
     this.total += cost;
-    for (const [oldest, entry] of this.entries) {
-      if (this.total <= this.maxBytes) break;
-      this.drop(oldest, entry);
-    }
+    this.fit();
   }
 
   /** @internal */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -147,6 +147,23 @@ describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
       for (const project of projects) await answers(services, project);
       const { memoryBytes } = services.stats();
       assert.ok(memoryBytes > 0 && memoryBytes <= 64 * 1024, `${memoryBytes} bytes held`);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test("open repositories' pack indexes count against the budget: past half of it, idle ones close", async () => {
+    const packDir = path.join(projects[0]!.gitdir, 'objects', 'pack');
+    const idx = readdirSync(packDir).find((n) => n.endsWith('.idx'))!;
+    const indexBytes = statSync(path.join(packDir, idx)).size;
+    // Room for one repository's indexes in half the budget, not for two.
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { memoryBytes: Math.floor(indexBytes * 3), idleSeconds: 0 } });
+    try {
+      await answers(services, projects[0]!);
+      assert.equal(services.stats().openRepositories, 1);
+      await answers(services, projects[1]!);
+      assert.equal(services.stats().openRepositories, 1);
+      assert.ok(services.stats().memoryBytes <= indexBytes * 3);
     } finally {
       await services.close();
     }
