@@ -54,7 +54,7 @@ async function serve(configFile: string, cwd: string): Promise<Served> {
       waiters.add(wake);
       wake();
     });
-  await waitFor(/listening on http:\/\/\S+/);
+  await waitFor(/listening on http:\/\/\S+[\s\S]*(disk cache in|no disk cache)/);
   const url = /listening on (http:\/\/\S+)/.exec(text)![1]!;
   return {
     child,

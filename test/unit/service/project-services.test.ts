@@ -128,9 +128,12 @@ describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
     const services = createProjectServices({ modulePrefix: PREFIX, cache: { idleSeconds: 0.05 } });
     const before = openFds();
     try {
+      // Held while the three are checked, so no idle timer can run yet, however slow the machine.
+      const leases = await Promise.all(projects.map((p) => services.acquire(p)));
       for (const project of projects) await answers(services, project);
       assert.equal(services.stats().openRepositories, 3);
       assert.ok(openFds() > before, 'reading packs opens files');
+      for (const lease of leases) lease.release();
       await until(() => services.stats().openRepositories === 0, 'idle repositories to close');
       await until(() => openFds() <= before, 'their files to close');
       assert.equal(services.stats().memoryBytes, 0, 'a closed repository keeps nothing in the pool');
