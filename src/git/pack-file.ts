@@ -78,11 +78,21 @@ export function parseEntryHeader(buf: Buffer, offset: number): PackEntryHeader {
   return { kind, size, dataStart: offset + pos };
 }
 
+/**
+ * zlib's output buffer, sized to the object: one allocation of the right size instead of 16 KiB
+ * chunks, then a copy to join them (measured: a third of a cold zip's GC time on terraform).
+ * One byte more than the object, so zlib sees its stream end without asking for another chunk;
+ * capped, so a corrupt header cannot ask for gigabytes at once.
+ */
+function exactChunk(size: number): { chunkSize: number } {
+  return { chunkSize: Math.min(Math.max(64, size + 1), 64 * 1024 * 1024) };
+}
+
 /** Inflates a zlib stream that must produce exactly `size` bytes. */
 export function inflateExact(compressed: Buffer, size: number): Buffer {
   let out: Buffer;
   try {
-    out = inflateSync(compressed);
+    out = inflateSync(compressed, exactChunk(size));
   } catch (err) {
     throw new InternalError('corrupt pack: bad zlib stream', { cause: err, op: 'git.pack' });
   }
@@ -102,7 +112,7 @@ export async function inflateExactAsync(compressed: Buffer, size: number): Promi
   if (compressed.length < THREADPOOL_BYTES) return inflateExact(compressed, size);
   let out: Buffer;
   try {
-    out = await inflateInThreadpool(compressed);
+    out = await inflateInThreadpool(compressed, exactChunk(size));
   } catch (err) {
     throw new InternalError('corrupt pack: bad zlib stream', { cause: err, op: 'git.pack' });
   }
@@ -135,7 +145,10 @@ export class PackFile {
 
   /** Loads the index now; the `.pack` is opened on first read. */
   static async load(name: string, idxPath: string, packPath: string): Promise<PackFile> {
-    return new PackFile(name, packPath, new PackIndex(await readFile(idxPath)));
+    // git writes a reverse index beside the pack (pack.writeReverseIndex, on by default since
+    // 2.41); it spares sorting every offset on first use.
+    const rev = await readFile(`${packPath.slice(0, -'.pack'.length)}.rev`).catch(() => null);
+    return new PackFile(name, packPath, new PackIndex(await readFile(idxPath), rev));
   }
 
   private openHandle(): Promise<{ fh: FileHandle; end: number }> {

@@ -9,6 +9,9 @@ import { InternalError } from '../errors.js';
 const V2_MAGIC = 0xff744f63; // "\377tOc"
 const FANOUT_BYTES = 256 * 4;
 const OID_BYTES = 20;
+const REV_MAGIC = 0x52494458; // "RIDX"
+/** Magic, version, hash id. */
+const REV_HEADER_BYTES = 12;
 
 export class PackIndex {
   readonly count: number;
@@ -20,13 +23,16 @@ export class PackIndex {
   private readonly offsetsStart: number;
   private readonly largeOffsetsStart: number;
   private sorted: Float64Array | undefined;
+  private readonly rev: Buffer | null;
 
-  /** Bytes this index holds in memory: the whole `.idx` file, and its sorted offsets once made. */
-  get bytes(): number {
-    return this.buf.length + (this.sorted?.byteLength ?? 0);
-  }
-
-  constructor(private readonly buf: Buffer) {
+  /**
+   * `rev` is the pack's `.rev` file (git's reverse index: index positions in pack order), when
+   * there is one; a missing, damaged or foreign one is ignored and the offsets are sorted instead.
+   */
+  constructor(
+    private readonly buf: Buffer,
+    rev?: Buffer | null,
+  ) {
     if (buf.length >= 8 && buf.readUInt32BE(0) === V2_MAGIC) {
       const version = buf.readUInt32BE(4);
       if (version !== 2) throw new InternalError(`unsupported pack index version ${version}`, { op: 'git.pack-index' });
@@ -55,6 +61,7 @@ export class PackIndex {
         throw new InternalError('truncated pack index', { op: 'git.pack-index' });
       }
     }
+    this.rev = rev ? this.checkRev(rev) : null;
   }
 
   /** Number of entries whose first byte is below `byte` (0–256). */
@@ -134,6 +141,7 @@ export class PackIndex {
    * offsets of all entries, sorted once on first use (tens of ms for half a million objects).
    */
   entryEnd(offset: number, packEnd: number): number {
+    if (this.rev) return this.entryEndByRev(offset, packEnd);
     const sorted = (this.sorted ??= this.sortOffsets());
     let lo = 0;
     let hi = sorted.length;
@@ -145,14 +153,35 @@ export class PackIndex {
     return lo < sorted.length ? sorted[lo]! : packEnd;
   }
 
+  /** The same, through git's reverse index: no sort, and 4 bytes an object instead of 8. */
+  private entryEndByRev(offset: number, packEnd: number): number {
+    const rev = this.rev!;
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.offsetAt(rev.readUInt32BE(REV_HEADER_BYTES + 4 * mid)) <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.count ? this.offsetAt(rev.readUInt32BE(REV_HEADER_BYTES + 4 * lo)) : packEnd;
+  }
+
+  /** The reverse index if it fits this index: magic, version 1, SHA-1, one entry per object, and the same pack. */
+  private checkRev(rev: Buffer): Buffer | null {
+    if (rev.length !== REV_HEADER_BYTES + 4 * this.count + 2 * OID_BYTES) return null;
+    if (rev.readUInt32BE(0) !== REV_MAGIC || rev.readUInt32BE(4) !== 1 || rev.readUInt32BE(8) !== 1) return null;
+    const packSum = rev.subarray(rev.length - 2 * OID_BYTES, rev.length - OID_BYTES);
+    return packSum.equals(this.packChecksum()) ? rev : null;
+  }
+
   private sortOffsets(): Float64Array {
     const offsets = new Float64Array(this.count);
     for (let i = 0; i < this.count; i++) offsets[i] = this.offsetAt(i);
     return offsets.sort();
   }
 
-  /** Approximate memory held, for accounting. */
+  /** Bytes this index holds in memory: the `.idx` file, and the reverse index or the sorted offsets. */
   get byteLength(): number {
-    return this.buf.length + (this.sorted ? this.sorted.byteLength : 0);
+    return this.buf.length + (this.rev?.length ?? 0) + (this.sorted ? this.sorted.byteLength : 0);
   }
 }

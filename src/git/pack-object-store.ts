@@ -305,7 +305,7 @@ class PackStore implements PackObjectStore {
 
   indexBytes(): number {
     let bytes = 0;
-    for (const dir of this.dirs) for (const pack of dir.packs.packs) bytes += pack.index.bytes;
+    for (const dir of this.dirs) for (const pack of dir.packs.packs) bytes += pack.index.byteLength;
     return bytes;
   }
 

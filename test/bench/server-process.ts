@@ -21,6 +21,10 @@ export interface BenchServerOptions {
   gitdir: string;
   /** With an on-disk cache under `dir/cache`. Defaults to true. */
   diskCache?: boolean;
+  /** Serve these projects instead of the one above (ids from 1). */
+  projects?: { path: string; gitdir: string }[];
+  /** Extra `cache` settings (memoryBytes, openRepositories, idleSeconds). */
+  cache?: Record<string, number>;
 }
 
 export interface BenchServer {
@@ -42,9 +46,14 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   const config = {
     server: { host: '127.0.0.1', port: 0 },
     modulePrefix: options.modulePrefix,
-    projects: [{ id: 1, path: options.projectPath, repository: options.gitdir, visibility: 'public' }],
+    projects: (options.projects ?? [{ path: options.projectPath, gitdir: options.gitdir }]).map((p, i) => ({
+      id: i + 1,
+      path: p.path,
+      repository: p.gitdir,
+      visibility: 'public',
+    })),
     users: [],
-    cache: { dir: options.diskCache === false ? false : join(options.dir, 'cache') },
+    cache: { dir: options.diskCache === false ? false : join(options.dir, 'cache'), ...options.cache },
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', 'warn'], {

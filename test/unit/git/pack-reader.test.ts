@@ -171,6 +171,48 @@ describe('large objects: threadpool inflate and long deltas', () => {
   });
 });
 
+describe("reverse indexes (.rev): entry ends found through git's own order", () => {
+  test('a pack with a .rev reads every object as git does; a .rev of another pack is ignored', async () => {
+    const repo = copyRepo(sandbox, richRepo(), 'with-rev');
+    repo.raw(['-c', 'pack.writeReverseIndex=true', 'repack', '-a', '-d', '-q']);
+    const packDir = join(repo.gitdir, 'objects', 'pack');
+    const rev = readdirSync(packDir).find((n) => n.endsWith('.rev'));
+    assert.ok(rev, 'git wrote a reverse index');
+    // Every entry's end, through the .rev, is where git says the entry ends.
+    const idxFile = join(packDir, rev.replace(/\.rev$/, '.idx'));
+    const index = new PackIndex(readFileSync(idxFile), readFileSync(join(packDir, rev)));
+    const packEnd = statSync(idxFile.replace(/\.idx$/, '.pack')).size - 20;
+    let checked = 0;
+    for (const line of repo.text(['verify-pack', '-v', idxFile]).split('\n')) {
+      const m = /^[0-9a-f]{40} \w+ +\d+ (\d+) (\d+)/.exec(line);
+      if (!m) continue;
+      const [inPack, offset] = [Number(m[1]), Number(m[2])];
+      assert.equal(index.entryEnd(offset, packEnd), offset + inPack);
+      checked++;
+    }
+    assert.ok(checked > 10);
+    assert.ok(index.byteLength > readFileSync(idxFile).length, 'the reverse index is kept and counted');
+    const store = await createPackObjectStore(repo.gitdir);
+    try {
+      await assertStoreMatchesGit(store, repo);
+    } finally {
+      await store.close();
+    }
+    // Damaged: the pack checksum in its trailer no longer matches, so it must not be trusted.
+    const file = join(packDir, rev);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 40] = bytes[bytes.length - 40]! ^ 0xff;
+    writeFileSync(file, bytes);
+    assert.equal(new PackIndex(readFileSync(idxFile), bytes).byteLength, readFileSync(idxFile).length, 'a damaged .rev is not kept');
+    const fallback = await createPackObjectStore(repo.gitdir);
+    try {
+      await assertStoreMatchesGit(fallback, repo);
+    } finally {
+      await fallback.close();
+    }
+  });
+});
+
 describe('rich repository: packs, loose objects, every object type', () => {
   let gitdir: string;
   let git: GitRunner;
