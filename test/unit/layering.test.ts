@@ -203,6 +203,23 @@ describe('layering', () => {
     }
   });
 
+  test('every runtime dependency in package.json is imported by src, routes or middleware, and nothing else is', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const declared = Object.keys(pkg.dependencies).sort();
+    const imported = new Set(
+      importEdges(sources)
+        .map((e) => e.to)
+        .filter((to) => !to.startsWith('node:') && isPackage(to))
+        .map((to) => (to.startsWith('@') ? to.split('/').slice(0, 2).join('/') : to.split('/')[0]!)),
+    );
+    assert.deepEqual(
+      declared.filter((d) => !imported.has(d)),
+      [],
+      'declared but never imported',
+    );
+    assert.deepEqual([...imported].filter((i) => !declared.includes(i)).sort(), [], 'imported but not a runtime dependency');
+  });
+
   test('imports in comments do not count', () => {
     const tree = new Map([['src/xmod/a.ts', "// import express from 'express';\n/* import('../errors.js') */\nexport const a = 1;"]]);
     assert.deepEqual(brokenRules(tree), []);
