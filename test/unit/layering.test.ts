@@ -28,8 +28,10 @@ function readSources(): Map<string, string> {
   return out;
 }
 
+// Static imports end with a semicolon (the formatter writes them so), which tells them from
+// other languages' import lines inside template strings (the demo writes Go files).
 const SPECIFIER =
-  /(?:^|[\s;])(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url/g;
+  /(?:^|[\s;])(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"]([^'"]+)['"]\s*;|\bimport\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url/g;
 
 interface Edge {
   from: string;
