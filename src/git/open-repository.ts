@@ -89,6 +89,8 @@ class Repository implements GitRepository {
   private readonly parents: PoolCache<readonly string[]>;
   private readonly ancestorSets: PoolCache<ReadonlySet<string>>;
   private readonly ancestorWalks = new Map<string, Promise<ReadonlySet<string>>>();
+  /** The last reachability answer: one set per repository, the size of its history. */
+  private reachable: { key: string; tips: string[]; set: Promise<Set<string>> } | null = null;
 
   constructor(
     memory: MemoryPool,
@@ -216,6 +218,51 @@ class Repository implements GitRepository {
     return (await this.walk(descendant, ancestor)).found;
   }
 
+  async objectType(oid: string): Promise<ObjectType | null> {
+    if (!isOid(oid)) return null;
+    return (await this.objects.header(oid))?.type ?? null;
+  }
+
+  reachableFrom(tips: readonly string[]): Promise<ReadonlySet<string>> {
+    const key = [...new Set(tips)].sort().join(',');
+    if (this.reachable?.key === key) return this.reachable.set;
+    const previous = this.reachable;
+    const set = (async () => {
+      // Only additions since the last answer: start from it. A tip that went away (a deleted
+      // branch) may have taken history with it, so then everything is walked again.
+      const earlier = previous ? await previous.set.catch(() => null) : null;
+      const keep = earlier && previous!.tips.every((t) => tips.includes(t)) ? earlier : null;
+      const seen = new Set<string>(keep ?? []);
+      let queue: string[] = [];
+      for (const tip of new Set(tips)) {
+        if (seen.has(tip) || (await this.objectType(tip)) !== 'commit') continue;
+        seen.add(tip);
+        queue.push(tip);
+      }
+      const maybeYield = createYielder();
+      while (queue.length > 0) {
+        const next: string[] = [];
+        for (let i = 0; i < queue.length; i += WALK_BATCH) {
+          await maybeYield();
+          for (const parents of await this.parentsOfBatch(queue.slice(i, i + WALK_BATCH))) {
+            for (const parent of parents) {
+              if (seen.has(parent)) continue;
+              seen.add(parent);
+              next.push(parent);
+            }
+          }
+        }
+        queue = next;
+      }
+      return seen;
+    })();
+    this.reachable = { key, tips: [...new Set(tips)], set };
+    set.catch(() => {
+      if (this.reachable?.set === set) this.reachable = null;
+    });
+    return set;
+  }
+
   ancestors(commit: string): Promise<ReadonlySet<string>> {
     const known = this.ancestorSets.get(commit);
     if (known !== undefined) return Promise.resolve(known);
@@ -242,6 +289,7 @@ class Repository implements GitRepository {
   }
 
   async close(): Promise<void> {
+    this.reachable = null;
     this.parents.clear();
     this.ancestorSets.clear();
     await this.release();

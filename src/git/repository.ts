@@ -1,5 +1,5 @@
 import type { MemoryPool } from '../support/memory-pool.js';
-import type { AnnotatedTag, Commit, ObjectStore, RefSnapshot, TreeEntry } from './types.js';
+import type { AnnotatedTag, Commit, ObjectStore, ObjectType, RefSnapshot, TreeEntry } from './types.js';
 
 /**
  * High-level, read-only access to one bare (or non-bare) git repository. The Go-module logic
@@ -29,6 +29,14 @@ export interface GitRepository {
   isAncestor(ancestor: string, descendant: string): Promise<boolean>;
   /** All commits reachable from `commit` (itself included); cached, treat as read-only. */
   ancestors(commit: string): Promise<ReadonlySet<string>>;
+  /**
+   * All commits reachable from any of `tips` (tips that are not commits are left out), in one
+   * walk that visits each commit once. The last answer is remembered: when every tip it was made
+   * from is still among `tips`, only the new tips' history is walked. Treat as read-only.
+   */
+  reachableFrom(tips: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The type of an object, read from its header only; null when missing. */
+  objectType(oid: string): Promise<ObjectType | null>;
   /** Full ids of all objects whose id starts with the lower-case hex `prefix` (4–40 chars). */
   findByPrefix(prefix: string): Promise<string[]>;
   /** Bytes of pack indexes held in memory (they stay while the repository is open). */

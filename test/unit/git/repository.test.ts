@@ -194,6 +194,22 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
       await assert.rejects(git.ancestors('d'.repeat(40)), NotFoundError);
     });
 
+    test('reachableFrom agrees with git rev-list over the same tips, leaves out tips that are not commits, and walks only new tips after additions', async () => {
+      const tips = commits.map((c) => c.oid);
+      const rev = (oids: string[]): Set<string> => new Set(repo.text(['rev-list', ...oids]).split('\n').filter(Boolean));
+      const tree = commits[0]!.tree;
+      const all = await git.reachableFrom([...tips, tree]);
+      assert.deepEqual(new Set(all), rev(tips));
+      assert.equal(await git.reachableFrom([tree, ...tips].reverse()), all, 'the same tips in another order are the same answer');
+      // Fewer tips: a tip went away, so everything is walked again and nothing stale remains.
+      const one = commits.find((c) => c.parents.length === 0)!.oid;
+      assert.deepEqual(new Set(await git.reachableFrom([one])), rev([one]));
+      // More tips than last time: only the additions' history is new, and the answer is complete.
+      assert.deepEqual(new Set(await git.reachableFrom([one, ...tips.slice(0, 3)])), rev([one, ...tips.slice(0, 3)]));
+      assert.deepEqual(await git.objectType(tree), 'tree');
+      assert.equal(await git.objectType('e'.repeat(40)), null);
+    });
+
     test('findByPrefix finds packed and loose objects', async () => {
       const all = objects.map((o) => o.oid);
       for (const object of objects) {
