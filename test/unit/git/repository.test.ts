@@ -196,7 +196,13 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
 
     test('reachableFrom agrees with git rev-list over the same tips, leaves out tips that are not commits, and walks only new tips after additions', async () => {
       const tips = commits.map((c) => c.oid);
-      const rev = (oids: string[]): Set<string> => new Set(repo.text(['rev-list', ...oids]).split('\n').filter(Boolean));
+      const rev = (oids: string[]): Set<string> =>
+        new Set(
+          repo
+            .text(['rev-list', ...oids])
+            .split('\n')
+            .filter(Boolean),
+        );
       const tree = commits[0]!.tree;
       const all = await git.reachableFrom([...tips, tree]);
       assert.deepEqual(new Set(all), rev(tips));
