@@ -93,6 +93,29 @@ describe('applyDelta', () => {
     assert.ok(out.every((b) => b === 7));
   });
 
+  test('copy offsets use all four bytes: a base past 16 MiB (and the yielding path agrees)', async () => {
+    const varint = (n: number): number[] => {
+      const out: number[] = [];
+      do {
+        let byte = n % 128;
+        n = Math.floor(n / 128);
+        if (n > 0) byte |= 0x80;
+        out.push(byte);
+      } while (n > 0);
+      return out;
+    };
+    const baseSize = 0x1000000 + 0x20000; // 16 MiB + 128 KiB
+    const base = Buffer.alloc(baseSize);
+    for (let i = 0; i < baseSize; i += 4) base.writeUInt32LE(i, i);
+    const offset = 0x1010203; // needs the fourth offset byte (0x01)
+    const size = 0x1234;
+    // copy with all four offset bytes and two size bytes: 0x80 | 0x0f | 0x30
+    const delta = Buffer.from([...varint(baseSize), ...varint(size), 0xbf, 0x03, 0x02, 0x01, 0x01, 0x34, 0x12]);
+    const expected = base.subarray(offset, offset + size);
+    assert.ok(applyDelta(base, delta).equals(expected));
+    assert.ok((await applyDeltaYielding(base, delta, () => undefined)).equals(expected));
+  });
+
   test('rejects corrupt deltas', () => {
     const base = Buffer.from('abc');
     assert.throws(() => applyDelta(base, Buffer.from([0x04, 0x03, 0x91, 0x00, 0x03])), InternalError); // wrong base size

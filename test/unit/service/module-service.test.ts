@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { InternalError, NotFoundError } from '../../../src/errors.js';
 import { openGitRepository } from '../../../src/git/open-repository.js';
 import type { GitRepository } from '../../../src/git/repository.js';
 import type { Logger } from '../../../src/logger.js';
 import { createModuleService, type ModuleService } from '../../../src/service/module-service.js';
 import { createMemoryPins } from '../../../src/service/version-pins.js';
-import { makeBareRepository, makeTempDir } from '../../http/fixtures.js';
+import { makeBareRepository, makeTempDir, standardHistory } from '../../http/fixtures.js';
+
+const run = promisify(execFile);
 
 const MODULE = 'gitlab.example.com/group/big';
 
@@ -94,6 +98,45 @@ test('errors leave the service in the family, with the protocol operation set', 
       assert.match(err.message, /^malformed module path "gitlab\.example\.com\/group\/big\/\.\.\/x": /);
       return true;
     });
+  } finally {
+    await repository.close();
+  }
+});
+
+test("a pseudo-version whose base tag is not an ancestor of its commit is refused with Go's reason", async () => {
+  const gitdir = path.join(temp.dir, 'side.git');
+  const module = 'gitlab.example.com/group/side';
+  await makeBareRepository(gitdir, standardHistory(module));
+  // A second root commit on a side branch: v1.0.0 (on main) is not among its ancestors.
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'T',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 'T',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+  };
+  const git = async (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<string> =>
+    (await run('git', ['-C', gitdir, ...args], { env: { ...env, ...extra } })).stdout.trim();
+  const tree = await git(['rev-parse', 'v1.0.0^{tree}']);
+  const side = await git(['commit-tree', tree, '-m', 'side'], {
+    GIT_COMMITTER_DATE: '2024-06-01T00:00:00Z',
+    GIT_AUTHOR_DATE: '2024-06-01T00:00:00Z',
+  });
+  await git(['update-ref', 'refs/heads/side', side]);
+  const repository = await openGitRepository(gitdir);
+  try {
+    const service = createModuleService({ repository, codeRoot: module, pins: createMemoryPins() });
+    const short = side.slice(0, 12);
+    await assert.rejects(service.info(module, `v1.0.1-0.20240601000000-${short}`), (err: unknown) => {
+      assert.ok(err instanceof NotFoundError);
+      assert.equal(
+        err.message,
+        `${module}@v1.0.1-0.20240601000000-${short}: invalid pseudo-version: revision ${short} is not a descendent of preceding tag (v1.0.0)`,
+      );
+      return true;
+    });
+    // Its only valid name has no base tag.
+    assert.equal((await service.info(module, short)).Version, `v0.0.0-20240601000000-${short}`);
   } finally {
     await repository.close();
   }

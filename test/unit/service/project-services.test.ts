@@ -172,6 +172,32 @@ describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
     }
   });
 
+  test('with cache.dir, pins survive a restart: a tag moved while the proxy was down changes nothing served', async () => {
+    const gitdir = path.join(temp.dir, 'restart.git');
+    await makeBareRepository(gitdir, standardHistory(`${PREFIX}/group/restart`));
+    const project = { id: 99, fullPath: 'group/restart', gitdir };
+    const cache = { dir: path.join(temp.dir, 'restart-cache'), idleSeconds: 0 };
+    const before = createProjectServices({ modulePrefix: PREFIX, cache });
+    const served = (await answers(before, project)) as { info: unknown; mod: string };
+    await before.close();
+    await run('git', ['-C', gitdir, 'tag', '-f', 'v1.1.0', 'v1.2.0-rc.1']);
+    await run('git', ['-C', gitdir, 'tag', '-f', 'v1.0.0', 'v1.2.0-rc.1']);
+    const after = createProjectServices({ modulePrefix: PREFIX, cache });
+    try {
+      const again = (await answers(after, project)) as { info: unknown; mod: string };
+      assert.deepEqual(again.info, served.info);
+      // Without the pins the moved tag would be served: services with no disk cache see it.
+      const fresh = createProjectServices({ modulePrefix: PREFIX });
+      try {
+        assert.notDeepEqual(((await answers(fresh, project)) as { info: unknown }).info, served.info);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await after.close();
+    }
+  });
+
   test('pins survive eviction: a moved tag does not change a version already served', async () => {
     const services = createProjectServices({ modulePrefix: PREFIX, cache: { openRepositories: 1, idleSeconds: 0 } });
     const project = projects[2]!;

@@ -224,3 +224,23 @@ test('matches golang.org/x/mod/module pseudo.go', { skip: 'skip' in ref ? ref.sk
     assert.equal(pseudoVersion(r.major, r.older, new Date(r.unix * 1000), r.rev), want, JSON.stringify(r));
   });
 });
+
+describe('times do not depend on the time zone of the process', () => {
+  for (const zone of ['Asia/Kolkata', 'America/St_Johns', 'Pacific/Kiritimati', 'UTC']) {
+    test(`TZ=${zone}: pseudo-version and .info times are UTC`, async () => {
+      const { formatRevTime } = await import('../../../src/service/module-service.js');
+      const saved = process.env['TZ'];
+      process.env['TZ'] = zone;
+      try {
+        // 23:30 UTC is already the next day east of UTC and still the same day west of it.
+        const t = new Date(Date.UTC(2021, 11, 31, 23, 30, 5));
+        assert.equal(formatPseudoTime(t), '20211231233005');
+        assert.equal(formatRevTime(t.getTime() / 1000), '2021-12-31T23:30:05Z');
+        assert.equal(pseudoVersionTime('v0.0.0-20211231233005-0123456789ab').getTime(), t.getTime());
+      } finally {
+        if (saved === undefined) delete process.env['TZ'];
+        else process.env['TZ'] = saved;
+      }
+    });
+  }
+});
