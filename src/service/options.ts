@@ -20,9 +20,17 @@ export const ModulePrefix = z
 export const CACHE_DEFAULTS = {
   /** 2 GiB: room for a few hundred typical module zips. */
   maxBytes: 2 * 1024 * 1024 * 1024,
-  /** 256 MiB for everything kept in memory, across all projects. */
-  memoryBytes: 256 * 1024 * 1024,
-  /** 64 repositories open at once. */
+  /**
+   * 128 MiB for everything the caches keep, across all projects. Measured on the fleet benchmark,
+   * the process's RSS beyond this comes mostly from zip builds (V8's heap and the allocator's
+   * high-water mark), not from the caches (BENCHMARKS.md).
+   */
+  memoryBytes: 128 * 1024 * 1024,
+  /**
+   * 64 repositories open at once. An idle small one costs ~15 KB and a descriptor, a large one
+   * its pack indexes (counted in memoryBytes); a fleet whose busy set is larger reopens
+   * repositories (a few ms each) unless this is raised.
+   */
   openRepositories: 64,
   /** A repository unused for 60 s is closed. */
   idleSeconds: 60,
@@ -39,7 +47,7 @@ export const CacheOptionsSchema = z.strictObject({
   /**
    * One memory budget for the whole process, in bytes: inflated git objects (delta bases, trees,
    * commits), served go.mod files, parent lists and ancestor sets, zip plans, of every project
-   * together; the least recently used go first; 0 keeps nothing. Defaults to 256 MiB.
+   * together; the least recently used go first; 0 keeps nothing. Defaults to 128 MiB.
    */
   memoryBytes: z.number().int().nonnegative().optional(),
   /**

@@ -31,7 +31,7 @@ const PREFIX = 'fleet.example.com';
  * × packs per repository (1 here), 40 of Node's own (stdio, worker threads, epoll), and 8 per
  * request in flight (its socket, a zip file, reads under way).
  */
-const fdBound = (concurrency: number): number => 64 + 40 + 8 * concurrency;
+const fdBound = (concurrency: number, openRepositories = 64): number => openRepositories + 40 + 8 * concurrency;
 
 function run(cmd: string, args: string[], options: { cwd?: string; input?: string } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
