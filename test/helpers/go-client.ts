@@ -18,7 +18,9 @@ export function goVersion(): Promise<string | null> {
   return goVersionCache;
 }
 
-export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+import { IN_CI } from './ci.js';
+
+export { IN_CI };
 
 /**
  * Why the e2e suites must be skipped, or null when they can run. In CI they never skip: a missing

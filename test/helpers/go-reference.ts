@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { IN_CI } from './ci.js';
 
 export { seededRandom } from './seeded-random.js';
 
@@ -60,8 +61,14 @@ let building: Promise<string> | undefined;
 
 async function build(): Promise<string> {
   const source = mainGoPath();
+  // Keyed on the toolchain and on x/mod's sources too: after a switch of Go (or of x/mod) the
+  // reference must be built again, or the tests would compare against the old one.
+  const { stdout: goVersion } = await execFileAsync('go', ['version'], { env: goEnv() });
+  const xmod = await readFile(join(GOPATH, 'src', 'golang.org', 'x', 'mod', 'go.mod')).catch(() => Buffer.alloc(0));
   const hash = createHash('sha256')
     .update(await readFile(source))
+    .update(`\0${goVersion}\0`)
+    .update(xmod)
     .digest('hex')
     .slice(0, 16);
   const dir = join(tmpdir(), 'go-reference-bin');
@@ -118,7 +125,7 @@ function failingReference(error: Error): GoReference {
  * the differential tests fail with the reason.
  */
 export async function loadGoReference(): Promise<GoReference | { skip: string }> {
-  const inCI = process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false';
+  const inCI = IN_CI;
   let reason: string | undefined;
   try {
     await execFileAsync('go', ['version'], { env: goEnv() });

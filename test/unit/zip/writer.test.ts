@@ -14,6 +14,7 @@ import zlib from 'node:zlib';
 import JSZip from 'jszip';
 import { ConfigError, InternalError, NotFoundError } from '../../../src/errors.js';
 import { createNativeZipStream, type NativeZipEntry } from '../../../src/zip/writer.js';
+import { IN_CI, missingTool } from '../../helpers/ci.js';
 
 const run = promisify(execFile);
 
@@ -104,7 +105,6 @@ async function hasCommand(cmd: string): Promise<boolean> {
   }
 }
 
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 /** Go's reader is the reference; without go (outside CI) those tests are skipped, not failed. */
 const needsGo = (await hasCommand('go')) || IN_CI ? {} : { skip: 'go is not installed (it is in CI)' };
 
@@ -177,7 +177,7 @@ test('native zip: Go archive/zip reads back every name, size, CRC and byte', nee
 
 test('native zip: unzip -t passes and unzip -p returns the bytes', async (t) => {
   if (!(await hasCommand('unzip'))) {
-    t.skip('no unzip on PATH');
+    t.skip(missingTool('unzip'));
     return;
   }
   const path = await writeZip('mixed-unzip.zip', entriesOf(mixed));
