@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import express, { type Express } from 'express';
-import { createGoProxyRouter, type Principal, type Project } from 'gitlab-go-proxy';
+import { createGoProxyRouter, type GoProxyRouterOptions, type Principal, type Project } from 'gitlab-go-proxy';
 
 /**
  * Mounting the Go proxy in an existing Express 5 app. The host keeps its own projects and users;
@@ -19,14 +19,9 @@ interface HostUser extends Principal {
   projectIds: number[];
 }
 
-export function createHostApp(db: HostDatabase): Express {
-  const app = express();
-  app.get('/', (_req, res) => {
-    res.send('the host app');
-  });
-
-  const goProxy = createGoProxyRouter<HostUser>({
-    modulePrefix: 'gitlab.example.com',
+/** The three hooks through which the proxy asks the host for projects and users. */
+export function hostHooks(db: HostDatabase): Pick<GoProxyRouterOptions<HostUser>, 'projects' | 'authenticate' | 'canRead'> {
+  return {
     projects: {
       // `:id` is a numeric id or a full path ("group/project"); full paths match case-insensitively.
       findProject: (idOrFullPath) =>
@@ -40,6 +35,18 @@ export function createHostApp(db: HostDatabase): Express {
     },
     // Asked for private projects only: public ones are open to all, internal ones to any valid token.
     canRead: (user, project) => user.projectIds.includes(Number(project.id)),
+  };
+}
+
+export function createHostApp(db: HostDatabase): Express {
+  const app = express();
+  app.get('/', (_req, res) => {
+    res.send('the host app');
+  });
+
+  const goProxy = createGoProxyRouter<HostUser>({
+    modulePrefix: 'gitlab.example.com',
+    ...hostHooks(db),
     // No `cache` here, so zips are rebuilt per request and POST …/-/warm answers 409. In production
     // add `cache: { dir: '/var/cache/go-proxy' }`: zips and version pins then live on disk.
   });
