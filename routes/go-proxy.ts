@@ -119,10 +119,9 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
         .finally(() => warming.delete(key));
       warming.set(key, job);
     }
-    res
-      .status(202)
-      .type('application/json')
-      .send(JSON.stringify({ status: running ? 'running' : 'started' }));
+    // The same media type as the .info answers: JSON is UTF-8 by definition (RFC 8259), no charset.
+    res.status(202).setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ status: running ? 'running' : 'started' }));
   });
   router.use(createErrorHandler({ logger }));
   return router;
