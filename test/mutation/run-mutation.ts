@@ -1,0 +1,172 @@
+/**
+ * `npm run mutation`: a small mutation runner over the compiled core folders. Each mutant changes
+ * one operator on one line of one `dist/src/<folder>/*.js` file; the folder's own tests then
+ * run, and a mutant is killed when they fail (or time out). It prints the score per folder and
+ * every surviving mutant.
+ *
+ * Why not Stryker: its Node test runner support goes through the "command" runner, which runs
+ * the whole command for every mutant without per-test coverage; measured here, the unit suite
+ * alone takes ~25 s, so the few thousand mutants of the core folders would take a day. This
+ * runner samples a fixed, seeded number of mutants per folder and runs only that folder's tests.
+ *
+ *   npm run mutation -- [--per-folder 40] [--seed 1] [--folders xmod,git,...]
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { seededRandom } from '../helpers/seeded-random.js';
+
+const run = promisify(execFile);
+const DIST = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+/** The core folders and the tests that guard each (compiled paths under dist/). */
+const FOLDERS: Record<string, string[]> = {
+  xmod: ['test/unit/xmod', 'test/unit/properties.test.js'],
+  modfetch: ['test/unit/modfetch', 'test/unit/service/module-service.test.js'],
+  git: ['test/unit/git'],
+  zip: ['test/unit/zip'],
+  service: ['test/unit/service', 'test/unit/contracts.test.js', 'test/unit/config.test.js'],
+  support: ['test/unit/service', 'test/unit/git/repository.test.js', 'test/unit/zip/cache.test.js', 'test/unit/config.test.js'],
+};
+
+/** Operators: a pattern to find on a line and what to put instead. */
+const OPERATORS: { name: string; find: RegExp; replace: string }[] = [
+  { name: '=== → !==', find: / === /g, replace: ' !== ' },
+  { name: '!== → ===', find: / !== /g, replace: ' === ' },
+  { name: '< → <=', find: / < /g, replace: ' <= ' },
+  { name: '<= → <', find: / <= /g, replace: ' < ' },
+  { name: '> → >=', find: / > /g, replace: ' >= ' },
+  { name: '>= → >', find: / >= /g, replace: ' > ' },
+  { name: '&& → ||', find: / && /g, replace: ' || ' },
+  { name: '|| → &&', find: / \|\| /g, replace: ' && ' },
+  { name: 'true → false', find: /\btrue\b/g, replace: 'false' },
+  { name: 'false → true', find: /\bfalse\b/g, replace: 'true' },
+  { name: '+ 1 → - 1', find: / \+ 1\b/g, replace: ' - 1' },
+  { name: '- 1 → + 1', find: / - 1\b/g, replace: ' + 1' },
+  { name: '++ → --', find: /\+\+/g, replace: '--' },
+];
+
+/** `if (cond) {`, `if (cond) return …`, …: the condition negated. */
+const IF_LINE = /^(\s*(?:\} else )?)if \((.+)\) (\{|return\b|throw\b|continue;|break;)(.*)$/;
+
+interface Mutant {
+  folder: string;
+  file: string;
+  line: number;
+  operator: string;
+  original: string;
+  mutated: string;
+}
+
+function jsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? jsFiles(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : [],
+  );
+}
+
+function testFiles(paths: string[]): string[] {
+  return paths.flatMap((p) => (p.endsWith('.js') ? [join(DIST, p)] : jsFiles(join(DIST, p)).filter((f) => f.endsWith('.test.js'))));
+}
+
+function candidates(folder: string): Mutant[] {
+  const out: Mutant[] = [];
+  for (const file of jsFiles(join(DIST, 'src', folder))) {
+    // Generated data, not logic.
+    if (file.endsWith('unicode-fold-table.js')) continue;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((text, i) => {
+      const code = text.trim();
+      if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*') || code.startsWith('import ')) return;
+      for (const op of OPERATORS) {
+        for (const match of text.matchAll(op.find)) {
+          const at = match.index;
+          // Inside a string or template on this line: not code.
+          const before = text.slice(0, at);
+          if ((before.match(/'/g) ?? []).length % 2 === 1 || (before.match(/`/g) ?? []).length % 2 === 1) continue;
+          const mutated = text.slice(0, at) + op.replace + text.slice(at + match[0].length);
+          out.push({ folder, file, line: i + 1, operator: op.name, original: text, mutated });
+        }
+      }
+      const negated = IF_LINE.exec(text);
+      if (negated) {
+        const [, lead, cond, keyword, rest] = negated;
+        out.push({ folder, file, line: i + 1, operator: 'negate if', original: text, mutated: `${lead}if (!(${cond})) ${keyword}${rest}` });
+      }
+    });
+  }
+  return out;
+}
+
+/** The file being mutated and its source, put back if the run is interrupted. */
+let pending: { file: string; source: string } | null = null;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (pending) writeFileSync(pending.file, pending.source);
+    process.exit(130);
+  });
+}
+
+async function killed(mutant: Mutant, tests: string[], timeoutMs: number): Promise<boolean> {
+  const source = readFileSync(mutant.file, 'utf8');
+  const lines = source.split('\n');
+  lines[mutant.line - 1] = mutant.mutated;
+  pending = { file: mutant.file, source };
+  writeFileSync(mutant.file, lines.join('\n'));
+  try {
+    await run(process.execPath, ['--test', '--test-concurrency=2', ...tests], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    return false;
+  } catch {
+    return true;
+  } finally {
+    writeFileSync(mutant.file, source);
+    pending = null;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'per-folder': { type: 'string', default: '40' },
+      seed: { type: 'string', default: '1' },
+      folders: { type: 'string', default: Object.keys(FOLDERS).join(',') },
+    },
+  });
+  const perFolder = Number(values['per-folder']);
+  const rng = seededRandom(Number(values.seed));
+  const summary: string[] = [];
+  const survivors: string[] = [];
+  for (const folder of values.folders.split(',')) {
+    const tests = testFiles(FOLDERS[folder]!);
+    const started = performance.now();
+    await run(process.execPath, ['--test', '--test-concurrency=2', ...tests], { maxBuffer: 64 * 1024 * 1024 });
+    const baselineMs = performance.now() - started;
+    const all = candidates(folder);
+    // A seeded shuffle, then the first N: the same sample every run with the same seed.
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [all[i], all[j]] = [all[j]!, all[i]!];
+    }
+    const sample = all.slice(0, perFolder);
+    let dead = 0;
+    for (const [n, mutant] of sample.entries()) {
+      const isKilled = await killed(mutant, tests, Math.max(30_000, baselineMs * 3));
+      if (isKilled) dead++;
+      else
+        survivors.push(
+          `${folder}  ${relative(DIST, mutant.file)}:${mutant.line}  ${mutant.operator}\n    - ${mutant.original.trim()}\n    + ${mutant.mutated.trim()}`,
+        );
+      process.stderr.write(`\r${folder}: ${n + 1}/${sample.length}, ${dead} killed`);
+    }
+    process.stderr.write('\n');
+    summary.push(
+      `${folder.padEnd(10)} ${String(dead).padStart(4)}/${String(sample.length).padEnd(4)} killed  ${((100 * dead) / Math.max(1, sample.length)).toFixed(0).padStart(3)}%   (${all.length} candidates, baseline ${(baselineMs / 1000).toFixed(1)} s)`,
+    );
+  }
+  process.stdout.write(
+    `mutation score per folder (seed ${values.seed}, ${perFolder} mutants each):\n${summary.join('\n')}\n\nsurvivors:\n${survivors.join('\n') || '(none)'}\n`,
+  );
+}
+
+await main();
