@@ -131,3 +131,24 @@ export function scriptedServices(service: ModuleService, overrides: Partial<Proj
     ...overrides,
   };
 }
+
+/**
+ * Writes a commit into a bare repository with `git commit-tree`, without a work tree: the tree of
+ * `treeOf`, the given parents (none: a new root), the given date. Resolves its id.
+ */
+export async function commitTree(
+  gitdir: string,
+  options: { treeOf: string; parents: string[]; date?: string; message?: string },
+): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'Fixture',
+    GIT_AUTHOR_EMAIL: 'fixture@example.com',
+    GIT_COMMITTER_NAME: 'Fixture',
+    GIT_COMMITTER_EMAIL: 'fixture@example.com',
+    ...(options.date && { GIT_AUTHOR_DATE: options.date, GIT_COMMITTER_DATE: options.date }),
+  };
+  const tree = (await run('git', ['-C', gitdir, 'rev-parse', `${options.treeOf}^{tree}`])).stdout.trim();
+  const parents = options.parents.flatMap((p) => ['-p', p]);
+  return (await run('git', ['-C', gitdir, 'commit-tree', tree, ...parents, '-m', options.message ?? 'fixture'], { env })).stdout.trim();
+}

@@ -7,7 +7,7 @@ import { UnknownRevisionError } from '../../../src/errors.js';
 import { openGitRepository } from '../../../src/git/open-repository.js';
 import type { GitRepository } from '../../../src/git/repository.js';
 import { CodeHost } from '../../../src/modfetch/code-host.js';
-import { makeBareRepository, makeTempDir, standardHistory } from '../../http/fixtures.js';
+import { commitTree, makeBareRepository, makeTempDir, standardHistory } from '../../http/fixtures.js';
 
 const run = promisify(execFile);
 let temp: { dir: string; remove(): Promise<void> };
@@ -18,16 +18,8 @@ before(async () => {
   gitdir = path.join(temp.dir, 'r.git');
   await makeBareRepository(gitdir, standardHistory('gitlab.example.com/group/r'));
   // Two commits on a side branch: the first is reachable, but no ref names it.
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: 'T',
-    GIT_AUTHOR_EMAIL: 't@example.com',
-    GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.com',
-  };
-  const tree = (await run('git', ['-C', gitdir, 'rev-parse', 'main^{tree}'])).stdout.trim();
-  const a = (await run('git', ['-C', gitdir, 'commit-tree', tree, '-p', 'main', '-m', 'a'], { env })).stdout.trim();
-  const b = (await run('git', ['-C', gitdir, 'commit-tree', tree, '-p', a, '-m', 'b'], { env })).stdout.trim();
+  const a = await commitTree(gitdir, { treeOf: 'main', parents: ['main'] });
+  const b = await commitTree(gitdir, { treeOf: 'main', parents: [a] });
   await run('git', ['-C', gitdir, 'update-ref', 'refs/heads/side', b]);
 });
 after(() => temp.remove());

@@ -12,7 +12,7 @@ import type { GitRepository } from '../../../src/git/repository.js';
 import type { Logger } from '../../../src/logger.js';
 import { createModuleService, type ModuleService } from '../../../src/service/module-service.js';
 import { createMemoryPins } from '../../../src/service/version-pins.js';
-import { makeBareRepository, makeTempDir, standardHistory } from '../../http/fixtures.js';
+import { commitTree, makeBareRepository, makeTempDir, standardHistory } from '../../http/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -108,21 +108,8 @@ test("a pseudo-version whose base tag is not an ancestor of its commit is refuse
   const module = 'gitlab.example.com/group/side';
   await makeBareRepository(gitdir, standardHistory(module));
   // A second root commit on a side branch: v1.0.0 (on main) is not among its ancestors.
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: 'T',
-    GIT_AUTHOR_EMAIL: 't@example.com',
-    GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.com',
-  };
-  const git = async (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<string> =>
-    (await run('git', ['-C', gitdir, ...args], { env: { ...env, ...extra } })).stdout.trim();
-  const tree = await git(['rev-parse', 'v1.0.0^{tree}']);
-  const side = await git(['commit-tree', tree, '-m', 'side'], {
-    GIT_COMMITTER_DATE: '2024-06-01T00:00:00Z',
-    GIT_AUTHOR_DATE: '2024-06-01T00:00:00Z',
-  });
-  await git(['update-ref', 'refs/heads/side', side]);
+  const side = await commitTree(gitdir, { treeOf: 'v1.0.0', parents: [], date: '2024-06-01T00:00:00Z' });
+  await run('git', ['-C', gitdir, 'update-ref', 'refs/heads/side', side]);
   const repository = await openGitRepository(gitdir);
   try {
     const service = createModuleService({ repository, codeRoot: module, pins: createMemoryPins() });
