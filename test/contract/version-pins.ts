@@ -57,6 +57,17 @@ export function versionPinsContract(name: string, make: () => Promise<PinsFixtur
         await fixture.pins.set('example.com/m', 'v1.0.0', resolved('f'));
         assert.deepEqual(await (await fixture.reopen()).get('example.com/m', 'v1.0.0'), resolved('f'));
       });
+
+      test('a fresh instance over existing data pins new versions too, and they persist', async () => {
+        const fixture = await make();
+        assert.ok(fixture.reopen);
+        await fixture.pins.set('example.com/m', 'v1.0.0', resolved('a'));
+        // After a restart the store's folders already exist: pinning must still work.
+        await (await fixture.reopen()).set('example.com/m', 'v1.1.0', resolved('b'));
+        const third = await fixture.reopen();
+        assert.deepEqual(await third.get('example.com/m', 'v1.0.0'), resolved('a'));
+        assert.deepEqual(await third.get('example.com/m', 'v1.1.0'), resolved('b'));
+      });
     }
   });
 }

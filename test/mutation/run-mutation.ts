@@ -29,7 +29,8 @@ const FOLDERS: Record<string, string[]> = {
   git: ['test/unit/git'],
   zip: ['test/unit/zip'],
   service: ['test/unit/service', 'test/unit/contracts.test.js', 'test/unit/config.test.js'],
-  support: ['test/unit/service', 'test/unit/git/repository.test.js', 'test/unit/zip/cache.test.js', 'test/unit/config.test.js'],
+  // Its own unit tests, and the two heaviest users of its caches.
+  support: ['test/unit/support', 'test/unit/git/repository.test.js', 'test/unit/zip/cache.test.js'],
 };
 
 /** Operators: a pattern to find on a line and what to put instead. */
@@ -126,20 +127,44 @@ async function killed(mutant: Mutant, tests: string[], timeoutMs: number): Promi
   }
 }
 
+/**
+ * A seeded shuffle of the folder's candidates, then the first N: the same sample every run with
+ * the same seed, whichever other folders the run covers.
+ */
+function sampled(folder: string, perFolder: number, seed: number): { all: Mutant[]; sample: Mutant[] } {
+  const all = candidates(folder);
+  const rng = seededRandom(seed * 31 + Object.keys(FOLDERS).indexOf(folder));
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return { all, sample: all.slice(0, perFolder) };
+}
+
+function describe(mutant: Mutant): string {
+  return `${mutant.folder}  ${relative(DIST, mutant.file)}:${mutant.line}  ${mutant.operator}\n    - ${mutant.original.trim()}\n    + ${mutant.mutated.trim()}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'per-folder': { type: 'string', default: '40' },
       seed: { type: 'string', default: '1' },
       folders: { type: 'string', default: Object.keys(FOLDERS).join(',') },
+      // Print the seeded sample and run nothing: to read the mutants before writing tests.
+      list: { type: 'boolean', default: false },
     },
   });
   const perFolder = Number(values['per-folder']);
-  const rng = seededRandom(Number(values.seed));
+  const seed = Number(values.seed);
   const summary: string[] = [];
   const survivors: string[] = [];
   for (const folder of values.folders.split(',')) {
     const tests = testFiles(FOLDERS[folder]!);
+    if (values.list) {
+      for (const m of sampled(folder, perFolder, seed).sample) process.stdout.write(`${describe(m)}\n`);
+      continue;
+    }
     const started = performance.now();
     try {
       await run(process.execPath, ['--test', '--test-concurrency=2', ...tests], { maxBuffer: 64 * 1024 * 1024 });
@@ -149,21 +174,15 @@ async function main(): Promise<void> {
       continue;
     }
     const baselineMs = performance.now() - started;
-    const all = candidates(folder);
-    // A seeded shuffle, then the first N: the same sample every run with the same seed.
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [all[i], all[j]] = [all[j]!, all[i]!];
-    }
-    const sample = all.slice(0, perFolder);
+    const { all, sample } = sampled(folder, perFolder, seed);
     let dead = 0;
     for (const [n, mutant] of sample.entries()) {
       const isKilled = await killed(mutant, tests, Math.max(30_000, baselineMs * 3));
       if (isKilled) dead++;
-      else
-        survivors.push(
-          `${folder}  ${relative(DIST, mutant.file)}:${mutant.line}  ${mutant.operator}\n    - ${mutant.original.trim()}\n    + ${mutant.mutated.trim()}`,
-        );
+      else {
+        survivors.push(describe(mutant));
+        process.stderr.write(`\nsurvived: ${describe(mutant)}\n`);
+      }
       process.stderr.write(`\r${folder}: ${n + 1}/${sample.length}, ${dead} killed`);
     }
     process.stderr.write('\n');

@@ -15,7 +15,8 @@ versionPinsContract('memory', async () => ({ pins: createMemoryPins() }), { pers
 versionPinsContract(
   'disk',
   async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pins-contract-'));
+    // A cache folder that does not exist yet: the store makes it on first use.
+    const dir = join(await mkdtemp(join(tmpdir(), 'pins-contract-')), 'not-yet', 'cache');
     return { pins: createDiskPins(dir, 'scope'), reopen: async () => createDiskPins(dir, 'scope') };
   },
   { persistent: true },
