@@ -144,6 +144,39 @@ describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
     }
   });
 
+  test('idleSeconds 0 keeps a released repository open until it is evicted', async () => {
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { idleSeconds: 0 } });
+    try {
+      await answers(services, projects[0]!);
+      // An idle close would be a timer of 0 ms, set at the release: it runs before this one.
+      await sleep(5);
+      assert.equal(services.stats().openRepositories, 1);
+      assert.equal(services.stats().openServices, 1);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('warm builds every listed version and counts the ones Go would refuse, without throwing', async () => {
+    const gitdir = path.join(temp.dir, 'warm.git');
+    const module = `${PREFIX}/group/warm`;
+    const [good] = standardHistory(module);
+    await makeBareRepository(gitdir, [
+      good!,
+      // v2.0.0 is listed for …/v2, but its go.mod lacks the /v2: go refuses it (404).
+      { date: '2024-05-10T10:00:00Z', files: { 'go.mod': `module ${module}\n`, 'x.go': 'package x\n' }, tag: 'v2.0.0' },
+    ]);
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { idleSeconds: 0 } });
+    try {
+      const seen: number[] = [];
+      const progress = await services.warm({ id: 50, fullPath: 'group/warm', gitdir }, (p) => seen.push(p.done));
+      assert.deepEqual({ ...progress, current: '' }, { total: 2, done: 2, built: 1, failed: 1, current: '' });
+      assert.deepEqual(seen, [0, 1, 2]);
+    } finally {
+      await services.close();
+    }
+  });
+
   test('all projects share one memory budget', async () => {
     const services = createProjectServices({ modulePrefix: PREFIX, cache: { memoryBytes: 64 * 1024, idleSeconds: 0 } });
     try {
@@ -167,6 +200,34 @@ describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
       await answers(services, projects[1]!);
       assert.equal(services.stats().openRepositories, 1);
       assert.ok(services.stats().memoryBytes <= indexBytes * 3);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('a repack is counted: the next lease reserves the new pack indexes against the budget', async () => {
+    const gitdir = path.join(temp.dir, 'repack.git');
+    await makeBareRepository(gitdir, standardHistory(`${PREFIX}/group/repack`));
+    const project = { id: 60, fullPath: 'group/repack', gitdir };
+    const packDir = path.join(gitdir, 'objects', 'pack');
+    const idxBytes = (): number =>
+      readdirSync(packDir)
+        .filter((n) => n.endsWith('.idx'))
+        .reduce((sum, n) => sum + statSync(path.join(packDir, n)).size, 0);
+    assert.equal(idxBytes(), 0, 'the fixture starts with loose objects only');
+    // A pool of 0 bytes caches nothing, so what it counts is exactly the reserved indexes.
+    const services = createProjectServices({ modulePrefix: PREFIX, cache: { memoryBytes: 0, idleSeconds: 0 } });
+    try {
+      const held = await services.acquire(project);
+      assert.equal(services.stats().memoryBytes, 0);
+      await run('git', ['-C', gitdir, 'repack', '-a', '-d', '-q']);
+      await zipBytes(services, project, 'v1.0.0'); // reads through the new pack
+      const again = await services.acquire(project);
+      assert.ok(idxBytes() > 0);
+      // At least the index files (the reader keeps a little more beside them).
+      assert.ok(services.stats().memoryBytes >= idxBytes(), `${services.stats().memoryBytes} bytes for ${idxBytes()} of indexes`);
+      again.release();
+      held.release();
     } finally {
       await services.close();
     }

@@ -22,6 +22,9 @@ test('warm finds every module the tags name: the root, /vN majors, subdirectory 
       'v1.0',
       'latest',
       'v1.0.0-20200101000000-0123456789ab',
+      // Not version tags, so they name no module: short forms and pseudo-versions.
+      'short/v1.0',
+      'pseudo/v1.0.0-20200101000000-0123456789ab',
     ),
     root,
   );
