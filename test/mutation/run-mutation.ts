@@ -9,7 +9,7 @@
  * alone takes ~25 s, so the few thousand mutants of the core folders would take a day. This
  * runner samples a fixed, seeded number of mutants per folder and runs only that folder's tests.
  *
- *   npm run mutation -- [--per-folder 40] [--seed 1] [--folders xmod,git,...]
+ *   npm run mutation -- [--per-folder 40] [--seed 1] [--folders xmod,git,...] [--list] [--only 3,17]
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { seededRandom } from '../helpers/seeded-random.js';
+import { KNOWN_SURVIVORS } from './equivalent.js';
 
 const run = promisify(execFile);
 const DIST = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -141,6 +142,11 @@ function sampled(folder: string, perFolder: number, seed: number): { all: Mutant
   return { all, sample: all.slice(0, perFolder) };
 }
 
+function knownReason(mutant: Mutant): string | undefined {
+  const file = relative(DIST, mutant.file);
+  return KNOWN_SURVIVORS.find((k) => k.file === file && k.operator === mutant.operator && k.line === mutant.original.trim())?.reason;
+}
+
 function describe(mutant: Mutant): string {
   return `${mutant.folder}  ${relative(DIST, mutant.file)}:${mutant.line}  ${mutant.operator}\n    - ${mutant.original.trim()}\n    + ${mutant.mutated.trim()}`;
 }
@@ -153,16 +159,19 @@ async function main(): Promise<void> {
       folders: { type: 'string', default: Object.keys(FOLDERS).join(',') },
       // Print the seeded sample and run nothing: to read the mutants before writing tests.
       list: { type: 'boolean', default: false },
+      // Only these positions (1-based) of each sample: to re-check survivors after adding tests.
+      only: { type: 'string', default: '' },
     },
   });
   const perFolder = Number(values['per-folder']);
   const seed = Number(values.seed);
   const summary: string[] = [];
   const survivors: string[] = [];
+  const equivalents: string[] = [];
   for (const folder of values.folders.split(',')) {
     const tests = testFiles(FOLDERS[folder]!);
     if (values.list) {
-      for (const m of sampled(folder, perFolder, seed).sample) process.stdout.write(`${describe(m)}\n`);
+      for (const [i, m] of sampled(folder, perFolder, seed).sample.entries()) process.stdout.write(`${i + 1}. ${describe(m)}\n`);
       continue;
     }
     const started = performance.now();
@@ -174,9 +183,18 @@ async function main(): Promise<void> {
       continue;
     }
     const baselineMs = performance.now() - started;
-    const { all, sample } = sampled(folder, perFolder, seed);
+    const { all, sample: full } = sampled(folder, perFolder, seed);
+    const positions = values.only === '' ? null : new Set(values.only.split(',').map(Number));
+    const sample = positions === null ? full : full.filter((_, i) => positions.has(i + 1));
     let dead = 0;
+    let known = 0;
     for (const [n, mutant] of sample.entries()) {
+      const reason = knownReason(mutant);
+      if (reason !== undefined) {
+        known++;
+        equivalents.push(`${describe(mutant)}\n    (${reason})`);
+        continue;
+      }
       const isKilled = await killed(mutant, tests, Math.max(30_000, baselineMs * 3));
       if (isKilled) dead++;
       else {
@@ -186,12 +204,13 @@ async function main(): Promise<void> {
       process.stderr.write(`\r${folder}: ${n + 1}/${sample.length}, ${dead} killed`);
     }
     process.stderr.write('\n');
+    const judged = sample.length - known;
     summary.push(
-      `${folder.padEnd(10)} ${String(dead).padStart(4)}/${String(sample.length).padEnd(4)} killed  ${((100 * dead) / Math.max(1, sample.length)).toFixed(0).padStart(3)}%   (${all.length} candidates, baseline ${(baselineMs / 1000).toFixed(1)} s)`,
+      `${folder.padEnd(10)} ${String(dead).padStart(4)}/${String(judged).padEnd(4)} killed  ${((100 * dead) / Math.max(1, judged)).toFixed(0).padStart(3)}%   (${known} known equivalent left out; ${dead}/${sample.length} = ${((100 * dead) / Math.max(1, sample.length)).toFixed(0)}% counting them; ${all.length} candidates, baseline ${(baselineMs / 1000).toFixed(1)} s)`,
     );
   }
   process.stdout.write(
-    `mutation score per folder (seed ${values.seed}, ${perFolder} mutants each):\n${summary.join('\n')}\n\nsurvivors:\n${survivors.join('\n') || '(none)'}\n`,
+    `mutation score per folder (seed ${values.seed}, ${perFolder} mutants each):\n${summary.join('\n')}\n\nsurvivors:\n${survivors.join('\n') || '(none)'}\n\nknown equivalent or not worth a test (test/mutation/equivalent.ts):\n${equivalents.join('\n') || '(none)'}\n`,
   );
 }
 

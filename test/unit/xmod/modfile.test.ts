@@ -166,6 +166,8 @@ describe('retractions', () => {
     ')',
     'retract v1.2', // kept as written; semver treats it as v1.2.0
     'retract [v2.0.0', // malformed: dropped in lax mode
+    'retract [v2.1.0, v2.2.0 v2.3.0', // no closing bracket: dropped
+    'retract [v2.4.0 v2.5.0]', // no comma: dropped
     'retract',
     '',
   ].join('\n');
@@ -177,6 +179,13 @@ describe('retractions', () => {
       { low: 'v1.6.0', high: 'v1.6.9' },
       { low: 'v1.7.0', high: 'v1.7.0' },
       { low: 'v1.2', high: 'v1.2' },
+    ]);
+  });
+  test('quoted versions are unquoted as Go strings: octal escapes, characters at the top of the BMP', () => {
+    // "\067" is '7' (an octal escape may use the digit 7); U+FFFF is one UTF-16 unit, not two.
+    assert.deepEqual(retractions('module m\nretract "v1.0.\\067"\nretract "v1.0.0-\uffff.1"\nretract "v1.0.\\068"\n'), [
+      { low: 'v1.0.7', high: 'v1.0.7' },
+      { low: 'v1.0.0-\uffff.1', high: 'v1.0.0-\uffff.1' },
     ]);
   });
   test('isRetracted is inclusive and semver-ordered', () => {
