@@ -120,7 +120,12 @@ async function killed(mutant: Mutant, tests: string[], timeoutMs: number): Promi
   try {
     await run(process.execPath, ['--test', '--test-concurrency=2', ...tests], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
     return false;
-  } catch {
+  } catch (err) {
+    // Killed means the tests failed (an exit code) or hung (the timeout's signal); anything else
+    // is the runner's own failure and must not count as a kill.
+    const { code, killed } = err as { code?: unknown; killed?: boolean };
+    if (typeof code !== 'number' && !killed) throw err;
+    if (process.env['MUTATION_DEBUG']) process.stderr.write(`\n${String((err as { stdout?: string }).stdout ?? err).slice(-3000)}\n`);
     return true;
   } finally {
     writeFileSync(mutant.file, source);
@@ -195,7 +200,7 @@ async function main(): Promise<void> {
         equivalents.push(`${describe(mutant)}\n    (${reason})`);
         continue;
       }
-      const isKilled = await killed(mutant, tests, Math.max(30_000, baselineMs * 3));
+      const isKilled = await killed(mutant, tests, Math.ceil(Math.max(30_000, baselineMs * 3)));
       if (isKilled) dead++;
       else {
         survivors.push(describe(mutant));
