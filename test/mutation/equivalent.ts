@@ -35,7 +35,8 @@ export const KNOWN_SURVIVORS: KnownSurvivor[] = [
     file: 'src/service/project-services.js',
     operator: 'negate if',
     line: 'if (entry.idleTimer) {',
-    reason: 'not worth a timing test: a stale idle timer left on a re-acquired entry can only close it early, and only once no lease is left',
+    reason:
+      'not worth a timing test: a stale idle timer left on a re-acquired entry can only close it early, and only once no lease is left',
   },
   {
     file: 'src/git/archive/attributes.js',
@@ -101,6 +102,6 @@ export const KNOWN_SURVIVORS: KnownSurvivor[] = [
     file: 'src/xmod/semver.js',
     operator: '+ 1 → - 1',
     line: 'const j = i + 1 + p.minor.length;',
-    reason: "equivalent: the slice is Go's allocation-free shortcut; the fallback below builds the same \"vX.Y\"",
+    reason: 'equivalent: the slice is Go\'s allocation-free shortcut; the fallback below builds the same "vX.Y"',
   },
 ];

@@ -32,7 +32,11 @@ test('a well-formed loose object reads back with its type and size', async () =>
 test('a loose object with a bad type, a bad size or a size that lies is corrupt', async () => {
   for (const inflated of ['blub 5\0hello', 'blob x5\0hello', 'blob \0hello', 'blob 4\0hello', 'blob5\0hello', 'blob 5 hello']) {
     const oid = writeLoose(inflated);
-    await assert.rejects(loose.read(oid), (err: unknown) => err instanceof InternalError && /corrupt loose object/.test(err.message), inflated);
+    await assert.rejects(
+      loose.read(oid),
+      (err: unknown) => err instanceof InternalError && /corrupt loose object/.test(err.message),
+      inflated,
+    );
   }
   for (const inflated of ['blub 5\0hello', 'blob x5\0hello']) {
     await assert.rejects(loose.header(writeLoose(inflated)), InternalError, inflated);
