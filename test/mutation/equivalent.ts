@@ -104,4 +104,10 @@ export const KNOWN_SURVIVORS: KnownSurvivor[] = [
     line: 'const j = i + 1 + p.minor.length;',
     reason: 'equivalent: the slice is Go\'s allocation-free shortcut; the fallback below builds the same "vX.Y"',
   },
+  {
+    file: 'src/modfetch/code-repo.js',
+    operator: '> → >=',
+    line: "if (this.codeDir === '' && this.pathMajor === '' && semver.major(v) > 'v1')",
+    reason: 'equivalent: with no /vN suffix, checkPathMajor fails only for v2 and above, so the major is never v1 here',
+  },
 ];

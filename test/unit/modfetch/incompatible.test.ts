@@ -51,3 +51,20 @@ test('a module in a subdirectory, or with /vN, has no +incompatible versions', a
     await assert.rejects(service.info(module, version), NotFoundError, `${module}@${version}`);
   }
 });
+
+test("a major whose latest version has a go.mod lists none of its +incompatible versions (Go's appendIncompatibleVersions)", async () => {
+  const gitdir = path.join(temp.dir, 'majors.git');
+  const mod = 'gitlab.example.com/group/majors';
+  await makeBareRepository(gitdir, [
+    { date: '2024-02-01T10:00:00Z', files: { 'a.go': 'package a\n' }, tag: 'v2.0.0' },
+    { date: '2024-02-02T10:00:00Z', files: { 'a.go': 'package a\n// 3\n' }, tag: 'v3.0.0' },
+    { date: '2024-02-03T10:00:00Z', files: { 'a.go': 'package a\n// 3.1\n', 'go.mod': `module ${mod}/v3\n` }, tag: 'v3.1.0' },
+  ]);
+  const repo = await openGitRepository(gitdir);
+  try {
+    const majors = createModuleService({ repository: repo, codeRoot: mod, pins: createMemoryPins() });
+    assert.deepEqual(await majors.list(mod), ['v2.0.0+incompatible']);
+  } finally {
+    await repo.close();
+  }
+});
