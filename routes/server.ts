@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import express, { type Express } from 'express';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
+import { type ConfigGroupStore, createConfigGroupStore } from '../src/config-groups.js';
 import {
   type ConfigPrincipal,
   type ConfigProjectStore,
@@ -18,7 +19,10 @@ import {
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
+import type { Credentials, Principal, Project } from '../src/service/stores.js';
+import { createGoGetDiscovery } from './go-get-discovery.js';
 import { createGoProxyRouter } from './go-proxy.js';
+import { createGroupGoProxyRouter } from './group-proxy.js';
 
 export interface AppOptions {
   /** Pino-compatible logger. Defaults to silent. */
@@ -38,19 +42,30 @@ export function createApp(config: ServerConfig, options: AppOptions = {}): Expre
 interface ConfigStores {
   projects: ConfigProjectStore;
   tokens: ConfigTokenStore;
+  groups: ConfigGroupStore;
 }
 
 function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigStores {
+  const projects = createConfigProjectStore(withGitdirs(config.projects));
   return {
-    projects: createConfigProjectStore(withGitdirs(config.projects)),
-    tokens: createConfigTokenStore(config.users, now ? { now } : {}),
+    projects,
+    tokens: createConfigTokenStore(config.users, { ...(now && { now }), deployTokens: config.deployTokens }),
+    groups: createConfigGroupStore(
+      config.groups,
+      config.projects.map((p) => p.path),
+      projects,
+      config.modulePrefix,
+    ),
   };
 }
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services, now }: AppOptions,
+  { logger = silentLogger, services: given, now }: AppOptions,
 ): { app: Express; swap(config: ServerConfig): void } {
+  // One set of services for the project and the group endpoints: one cache, one memory budget.
+  const services =
+    given ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
   let stores = storesOf(config, now);
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
@@ -76,9 +91,39 @@ function createReloadableApp(
       // The store that knew the principal answers for it, even if a reload came in between.
       canRead: (principal, project) => (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
       logger,
-      ...(services && { services }),
+      services,
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
+    }),
+  );
+
+  const hooks = {
+    authenticate: (credentials: Credentials) => {
+      const tokens = stores.tokens;
+      const principal = tokens.authenticate(credentials);
+      if (principal) issuedBy.set(principal, tokens);
+      return principal;
+    },
+    canRead: (principal: Principal, project: Project) =>
+      (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
+  };
+  app.use(
+    createGroupGoProxyRouter({
+      modulePrefix: config.modulePrefix,
+      groups: { findGroup: (id) => stores.groups.findGroup(id), groupProjects: (group) => stores.groups.groupProjects(group) },
+      ...hooks,
+      logger,
+      services,
+    }),
+  );
+  app.use(
+    createGoGetDiscovery({
+      modulePrefix: config.modulePrefix,
+      roots: { projectsForModule: (modulePath) => stores.groups.projectsForModule(modulePath) },
+      ...hooks,
+      externalUrl: config.server.externalUrl,
+      goImport: config.server.goImport,
+      logger,
     }),
   );
 
