@@ -85,7 +85,7 @@ export interface CertPair {
 }
 
 /** A self-signed certificate with subjectAltName `DNS:localhost,IP:127.0.0.1` (go-modules.md §2.3). */
-export async function createSelfSignedCert(dir: string): Promise<CertPair> {
+export async function createSelfSignedCert(dir: string, extraNames: readonly string[] = []): Promise<CertPair> {
   await mkdir(dir, { recursive: true });
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
@@ -106,7 +106,7 @@ export async function createSelfSignedCert(dir: string): Promise<CertPair> {
       '-subj',
       '/CN=localhost',
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=DNS:localhost,IP:127.0.0.1${extraNames.map((n) => `,DNS:${n}`).join('')}`,
     ],
     { env: process.env },
   );
