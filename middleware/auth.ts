@@ -91,7 +91,8 @@ export function readCredentials(req: Request): Credentials | 'malformed' | null 
 
 /** A token query parameter: the first value when repeated, undefined when absent. */
 function queryToken(req: Request, name: string): string | undefined {
-  const value: unknown = req.query[name];
+  // `query` is absent on a bare IncomingMessage a host may hand over.
+  const value: unknown = req.query?.[name];
   const first = Array.isArray(value) ? value[0] : value;
   return typeof first === 'string' ? first : undefined;
 }

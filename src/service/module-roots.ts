@@ -1,4 +1,8 @@
-import type { ServedProject } from './project-services.js';
+/** What a module root is made of (a ServedProject or a Project has both). */
+interface Rooted {
+  fullPath: string;
+  modulePath?: string | undefined;
+}
 
 /**
  * Module roots: which project serves a module path. A project's root is its `modulePath` (a
@@ -8,7 +12,7 @@ import type { ServedProject } from './project-services.js';
  */
 
 /** The module path of the project's repository root. */
-export function moduleRootOf(project: Pick<ServedProject, 'fullPath' | 'modulePath'>, modulePrefix: string): string {
+export function moduleRootOf(project: Rooted, modulePrefix: string): string {
   return project.modulePath ?? `${modulePrefix}/${project.fullPath}`;
 }
 
@@ -22,11 +26,7 @@ export function hasPathPrefix(modulePath: string, root: string): boolean {
  * Ties (two projects with the same root) go to the first one listed, so a caller that orders
  * projects gets a stable answer.
  */
-export function longestRoot<T extends Pick<ServedProject, 'fullPath' | 'modulePath'>>(
-  projects: readonly T[],
-  modulePath: string,
-  modulePrefix: string,
-): T | null {
+export function longestRoot<T extends Rooted>(projects: readonly T[], modulePath: string, modulePrefix: string): T | null {
   let best: T | null = null;
   let bestLength = -1;
   for (const project of projects) {
