@@ -10,6 +10,7 @@ import { errorLogFields, ProxyError } from '../errors.js';
 import type { LogFn, Logger } from '../logger.js';
 import { createProjectServices } from '../service/project-services.js';
 import type { WarmProgress } from '../service/warm.js';
+import { clientSetupCommand } from './client-setup.js';
 import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
 
 /**
@@ -31,6 +32,9 @@ const USAGE = `Usage:
   gitlab-go-proxy warm --config FILE [--project ID_OR_PATH]... [--log-level LEVEL]
       Builds the disk cache (cache.dir) for every tagged version of the projects' modules.
       A server already running on the same cache.dir sees the new zips only after a restart.
+  gitlab-go-proxy client-setup --config FILE (--project ID_OR_PATH | --group ID_OR_PATH) [--url URL] [--username NAME]
+      Prints the go env -w lines (GOPROXY, GONOSUMDB), the .netrc lines and, for Go 1.24 and
+      later, the GOAUTH note for one project or one group of this server (--url: its public URL).
   gitlab-go-proxy help
 `;
 
@@ -55,6 +59,8 @@ export async function main(argv: readonly string[], io: CliIo = { out: process.s
         return await warm(rest, io);
       case 'check':
         return await check(rest, io);
+      case 'client-setup':
+        return await clientSetupCommand(rest, io.out);
       case 'token':
         if (rest[0] !== 'create') throw new UsageError('expected "token create"');
         return tokenCreate(rest.slice(1), io);
