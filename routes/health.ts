@@ -15,6 +15,9 @@ import type { MetricsRegistry } from '../src/observability/metrics.js';
  * app's plain 404, so their existence tells nothing.
  */
 
+/** The monitoring endpoints, each GET and HEAD. */
+export const OPERATIONS_ROUTES = ['/-/health', '/-/liveness', '/-/readiness', '/metrics'] as const;
+
 export type Lifecycle = 'starting' | 'serving' | 'shutting-down';
 
 export interface OperationsOptions {
@@ -50,7 +53,7 @@ export function createOperationsRouter(options: OperationsOptions): Router {
     return timingSafeEqual(Buffer.from(tokenSha256(token), 'hex'), Buffer.from(monitoring.tokenSha256, 'hex'));
   }
 
-  router.use(['/-/health', '/-/liveness', '/-/readiness', '/metrics'], function monitoringOnly(req, res, next) {
+  router.use([...OPERATIONS_ROUTES], function monitoringOnly(req, res, next) {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       next();
       return;
