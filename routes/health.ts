@@ -26,7 +26,8 @@ export interface OperationsOptions {
   lifecycle(): Lifecycle;
   /** The configured repositories' git directories, read per request (a reload changes them). */
   repositories(): readonly { id: number; gitdir: string }[];
-  registry: MetricsRegistry;
+  /** Without one (`monitoring.metrics: false`), /metrics is the app's 404. */
+  registry?: MetricsRegistry;
 }
 
 interface Check {
@@ -79,9 +80,14 @@ export function createOperationsRouter(options: OperationsOptions): Router {
       `${ok ? 'ready' : 'not ready'}\n${checks.map((c) => `${c.name}: ${c.ok ? 'ok' : 'failed'} (${c.detail})\n`).join('')}`,
     );
   });
-  router.get('/metrics', async function metrics(_req, res) {
-    const body = await options.registry.metrics();
-    res.status(200).setHeader('Content-Type', options.registry.contentType);
+  router.get('/metrics', async function metrics(_req, res, next) {
+    const registry = options.registry;
+    if (!registry) {
+      next();
+      return;
+    }
+    const body = await registry.metrics();
+    res.status(200).setHeader('Content-Type', registry.contentType);
     res.end(res.req.method === 'HEAD' ? undefined : body);
   });
 

@@ -9,7 +9,8 @@ import { classifyRequest } from './request-kind.js';
 
 export interface StandaloneOperations {
   logger: Logger;
-  registry: MetricsRegistry;
+  /** Undefined when `monitoring.metrics` is false: nothing is measured and /metrics is a 404. */
+  registry: MetricsRegistry | undefined;
   monitoring(): MonitoringConfig;
   lifecycle(): Lifecycle;
   repositories(): readonly { id: number; gitdir: string }[];
@@ -31,13 +32,19 @@ export function installOperations(app: Express, options: StandaloneOperations): 
       strictTransportSecurity: options.tls,
     }),
   );
-  app.use(createRequestLog({ logger: options.logger, metrics: createProxyMetrics(options.registry), classify: classifyRequest }));
+  app.use(
+    createRequestLog({
+      logger: options.logger,
+      metrics: options.registry ? createProxyMetrics(options.registry) : null,
+      classify: classifyRequest,
+    }),
+  );
   app.use(
     createOperationsRouter({
       monitoring: options.monitoring,
       lifecycle: options.lifecycle,
       repositories: options.repositories,
-      registry: options.registry,
+      ...(options.registry && { registry: options.registry }),
     }),
   );
 }

@@ -55,11 +55,12 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services, now, metrics = new Registry() }: AppOptions,
+  { logger = silentLogger, services, now, metrics: given }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
   let stores = storesOf(config, now);
   let current = config;
+  const metrics = config.monitoring.metrics ? (given ?? new Registry()) : undefined;
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
@@ -89,7 +90,7 @@ function createReloadableApp(
       // The store that knew the principal answers for it, even if a reload came in between.
       canRead: (principal, project) => (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
       logger,
-      metrics,
+      ...(metrics && { metrics }),
       ...(services && { services }),
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
@@ -156,16 +157,21 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     key: await readTlsFile(tls.key, 'server.tls.key', options.configFile),
   };
   const ownsServices = !options.services;
-  const metrics = options.metrics ?? new Registry();
+  const metrics = config.monitoring.metrics ? (options.metrics ?? new Registry()) : undefined;
   const services =
     options.services ??
-    createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger, metrics });
+    createProjectServices({
+      modulePrefix: config.modulePrefix,
+      ...(config.cache && { cache: config.cache }),
+      logger,
+      ...(metrics && { metrics }),
+    });
 
   let lifecycle: Lifecycle = 'starting';
   const unavailableProjects = await checkRepositories(config, services, logger);
   const { app, swap } = createReloadableApp(
     config,
-    { logger, services, metrics, ...(options.now && { now: options.now }) },
+    { logger, services, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
     () => lifecycle,
   );
   const server = credentials ? https.createServer(credentials, app) : http.createServer(app);

@@ -31,6 +31,8 @@ export const MonitoringConfigSchema = z.strictObject({
    * so that a load balancer stops sending requests before connections are refused. Defaults to 0.
    */
   drainSeconds: z.number().min(0).max(300).default(0),
+  /** `false` registers no metric at all and `/metrics` answers 404. Defaults to true. */
+  metrics: z.boolean().default(true),
 });
 export type MonitoringConfig = z.output<typeof MonitoringConfigSchema>;
 

@@ -113,7 +113,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   process.on('SIGHUP', onHangup);
   if (demo)
     io.out.write(demoInstructions(server.url, demo.token, demo.created, path.relative(process.cwd(), path.dirname(demo.configFile))));
-  await untilSignal(server, io);
+  await untilSignal(server, io, logger);
   process.off('SIGHUP', onHangup);
   return 0;
 }
@@ -191,7 +191,7 @@ function withOverrides(config: ServerConfig, host: string | undefined, port: str
 }
 
 /** Resolves once SIGINT or SIGTERM has closed the server; a second signal exits at once. */
-function untilSignal(server: RunningServer, io: CliIo): Promise<void> {
+function untilSignal(server: RunningServer, io: CliIo, logger: Logger): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     function onSignal(signal: NodeJS.Signals): void {
@@ -200,7 +200,7 @@ function untilSignal(server: RunningServer, io: CliIo): Promise<void> {
         process.exit(130);
       }
       stopping = true;
-      io.err.write(`gitlab-go-proxy: ${signal}, finishing running requests\n`);
+      logger.info({ op: 'shutdown', signal }, 'finishing running requests');
       void server.close().then(() => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -30,7 +30,11 @@ export interface PinoLoggerOptions {
 }
 
 export function createPinoLogger({ level, format, stream = process.stderr }: PinoLoggerOptions): Logger {
-  const destination = format === 'pretty' ? prettyDestination(stream) : stream;
+  // stderr through sonic-boom, asynchronously: writes that pile up while one is in flight go out
+  // together, so a busy server makes one syscall per batch instead of one per request line. The
+  // lines still pending when the process ends normally are written before it exits.
+  const destination =
+    format === 'pretty' ? prettyDestination(stream) : stream === process.stderr ? pino.destination({ dest: 2, sync: false }) : stream;
   return pino(
     {
       level,

@@ -150,11 +150,21 @@ export function createProxyMetrics(registry: Registry, options: ProxyMetricsOpti
   for (const reason of AUTH_FAILURE_REASONS) authFailures.labels(reason);
   for (const artifact of ['zip', 'mod'] as const) downloads.labels(artifact);
 
+  // The label children of the per-request metrics, made once per combination rather than on every
+  // request (labels() validates and builds a label object each time). Reset-safe: a child looks its
+  // values up in the metric on each call.
+  const perRequest = new Map<string, { duration: { observe(v: number): void }; bytes: { inc(v: number): void } }>();
   const metrics: ProxyMetrics = {
     registry,
     request({ kind, endpoint, status, seconds, bytes }) {
-      requestDuration.labels(kind, endpoint, statusClass(status)).observe(seconds);
-      if (bytes > 0) responseBytes.labels(kind, endpoint).inc(bytes);
+      const key = `${kind} ${endpoint} ${status}`;
+      let children = perRequest.get(key);
+      if (!children) {
+        children = { duration: requestDuration.labels(kind, endpoint, statusClass(status)), bytes: responseBytes.labels(kind, endpoint) };
+        perRequest.set(key, children);
+      }
+      children.duration.observe(seconds);
+      if (bytes > 0) children.bytes.inc(bytes);
     },
     cacheLookup(artifact: CacheArtifact, hit: boolean) {
       cacheLookups.labels(artifact, hit ? 'hit' : 'miss').inc();

@@ -25,6 +25,10 @@ export interface BenchServerOptions {
   projects?: { path: string; gitdir: string }[];
   /** Extra `cache` settings (memoryBytes, openRepositories, idleSeconds). */
   cache?: Record<string, number>;
+  /** `--log-level`. Defaults to warn. */
+  logLevel?: string;
+  /** The config's `monitoring` section (`{ metrics: false }` to measure nothing). */
+  monitoring?: Record<string, unknown>;
 }
 
 export interface BenchServer {
@@ -54,9 +58,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     })),
     users: [],
     cache: { dir: options.diskCache === false ? false : join(options.dir, 'cache'), ...options.cache },
+    ...(options.monitoring && { monitoring: options.monitoring }),
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', options.logLevel ?? 'warn'], {
     cwd: options.dir,
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,7 +84,12 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+    // Until it listens only: a server logging every request would otherwise grow this without end.
+    const onErr = (d: Buffer): void => {
+      output.push(d.toString());
+    };
+    child.stderr!.on('data', onErr);
+    child.stdout!.once('data', () => child.stderr!.off('data', onErr));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited ${code}: ${output.join('')}`));
@@ -87,6 +97,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   });
   // Keep draining output so a chatty server never blocks on a full pipe.
   child.stdout!.resume();
+  child.stderr!.resume();
   return {
     pid: child.pid!,
     origin,

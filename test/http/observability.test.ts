@@ -304,6 +304,15 @@ describe('health, readiness and the allow-list', () => {
     assert.equal((await fetch(moduleUrl(guarded, PUBLIC, '@v/list'))).status, 200, 'the proxy itself is not behind it');
   });
 
+  test('monitoring.metrics: false measures nothing: /metrics is the app 404, health still answers', async () => {
+    const quiet = await start(configFor({ monitoring: { metrics: false } }));
+    assert.equal((await fetch(moduleUrl(quiet, PUBLIC, '@v/list'))).status, 200);
+    const res = await fetch(`${quiet.url}/metrics`);
+    assert.equal(res.status, 404);
+    assert.equal(await res.text(), '404 Not Found\n');
+    assert.equal((await fetch(`${quiet.url}/-/readiness`)).status, 200);
+  });
+
   test('readiness is 503 while the server drains on shutdown; liveness and the proxy still answer', async () => {
     const draining = await start(configFor(), { drainMs: 3000 });
     const closed = draining.close();
