@@ -818,8 +818,8 @@ const OBSERVABILITY_SETUPS = [
  * Issue 13's target: warm `.info` throughput with metrics and one JSON log line per request
  * within 10 % of both off. The same server build in each setup, a fresh server per setup and
  * round, the setups' order rotated each round so that drift on a shared host spreads over all of
- * them; the figures are medians over rounds. The server's log lines go to a pipe that this process
- * drains, as a log shipper would.
+ * them; the figures are medians over rounds. The server's log lines go to a file (as to journald
+ * or a log file), so that draining them costs the load generator, on the same cores, nothing.
  */
 async function observabilityOverhead(target: Target, rounds: number, scratch: string, out: string | boolean | undefined): Promise<void> {
   const { module, version, gitdir } = target;
@@ -836,6 +836,7 @@ async function observabilityOverhead(target: Target, rounds: number, scratch: st
         gitdir,
         logLevel: setup.logLevel,
         monitoring: setup.monitoring,
+        stderrFile: join(scratch, `observability-${r}.log`),
       });
       const infoUrl = `${server.goproxy}/${escapePath(module)}/@v/${escapeVersion(version)}.info`;
       await timedGet(`${server.goproxy}/${escapePath(module)}/@v/list`);

@@ -4,6 +4,7 @@
  * whole response.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +30,11 @@ export interface BenchServerOptions {
   logLevel?: string;
   /** The config's `monitoring` section (`{ metrics: false }` to measure nothing). */
   monitoring?: Record<string, unknown>;
+  /**
+   * Send the server's stderr (its log) to this file, as a deployment writing to a file or journald
+   * would, instead of a pipe this process drains: then reading the log costs the load generator nothing.
+   */
+  stderrFile?: string;
 }
 
 export interface BenchServer {
@@ -61,11 +67,13 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     ...(options.monitoring && { monitoring: options.monitoring }),
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
+  const logFd = options.stderrFile ? openSync(options.stderrFile, 'w') : null;
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', options.logLevel ?? 'warn'], {
     cwd: options.dir,
     env: { ...process.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', logFd ?? 'pipe'],
   });
+  if (logFd !== null) closeSync(logFd);
   children.add(child);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   exited.then(
@@ -88,8 +96,8 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     const onErr = (d: Buffer): void => {
       output.push(d.toString());
     };
-    child.stderr!.on('data', onErr);
-    child.stdout!.once('data', () => child.stderr!.off('data', onErr));
+    child.stderr?.on('data', onErr);
+    child.stdout!.once('data', () => child.stderr?.off('data', onErr));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited ${code}: ${output.join('')}`));
@@ -97,7 +105,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   });
   // Keep draining output so a chatty server never blocks on a full pipe.
   child.stdout!.resume();
-  child.stderr!.resume();
+  child.stderr?.resume();
   return {
     pid: child.pid!,
     origin,
