@@ -59,9 +59,8 @@ export const WARM_NEEDS_CACHE_DIR = 'warm needs a cache directory (cache.dir)';
 export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterOptions<P>): Router {
   const { modulePrefix, projects, authenticate, canRead, cache, logger, services: shared, ...checked } = parseRouterOptions(options);
   const { metrics, onRefused } = createObservability(checked.metrics);
-  const services =
-    shared ??
-    createProjectServices({ modulePrefix, ...(cache && { cache }), logger, ...(checked.metrics && { metrics: checked.metrics }) });
+  const registry = checked.metrics && { metrics: checked.metrics };
+  const services = shared ?? createProjectServices({ modulePrefix, ...(cache && { cache }), logger, ...registry });
   metrics?.watch(services);
   const audit = { logger, metrics, onDownload: checked.onDownload, principalName: checked.principalName ?? defaultPrincipalName };
   // Warming fills the disk cache. With `cache`, it says whether there is one; with `services`
@@ -80,80 +79,73 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  router.get(
-    `${GO_PROXY_BASE}/*path`,
-    createAuth({ projects, authenticate, canRead, logger, onRefused }),
-    async function serveGoProxy(req, res) {
-      const { project, principal } = authorizedRequest(res);
-      noteProject(res, project.id);
-      const rawPath = PROXY_PATH.exec(req.path)?.[1];
-      if (rawPath === undefined) throw new NotFoundError('not found');
-      const request = parseProxyPath(rawPath);
-      // Held until the response is over: a zip streams after this handler returns, and its
-      // repository must stay open until the last byte.
-      const { service, release } = await services.acquire(project);
-      res.once('close', release);
-      const cacheControl = cachePolicyFor(request, project.visibility);
-      switch (request.kind) {
-        case 'list':
-          sendList(res, await service.list(request.modulePath), cacheControl);
-          return;
-        case 'latest':
-          sendInfo(res, await service.latest(request.modulePath), cacheControl);
-          return;
-        case 'info':
-          sendInfo(res, await service.info(request.modulePath, request.version), cacheControl);
-          return;
-        case 'mod': {
-          const goMod = await service.goMod(request.modulePath, request.version);
-          const what = { project, principal: principal as P | null, module: request.modulePath, version: request.version };
-          auditDownload(res, { ...what, artifact: 'mod', cache: isGoModFromMemory(goMod) ? 'hit' : 'build' }, audit);
-          sendMod(res, goMod, cacheControl);
-          return;
-        }
-        case 'zip': {
-          const zip = await service.zip(request.modulePath, request.version);
-          const what = { project, principal: principal as P | null, module: request.modulePath, version: request.version };
-          auditDownload(res, { ...what, artifact: 'zip', cache: zip.size !== null ? 'hit' : 'build' }, audit);
-          await sendZip(res, zip, request.version, cacheControl, abortOnClose(res));
-          return;
-        }
-        default: {
-          const unhandled: never = request;
-          throw new InternalError(`unhandled proxy request ${JSON.stringify(unhandled)}`, { op: 'route' });
-        }
+  const readAuth = createAuth({ projects, authenticate, canRead, logger, onRefused });
+  router.get(`${GO_PROXY_BASE}/*path`, readAuth, async function serveGoProxy(req, res) {
+    const { project, principal } = authorizedRequest(res);
+    noteProject(res, project.id);
+    const rawPath = PROXY_PATH.exec(req.path)?.[1];
+    if (rawPath === undefined) throw new NotFoundError('not found');
+    const request = parseProxyPath(rawPath);
+    // Held until the response is over: a zip streams after this handler returns, and its
+    // repository must stay open until the last byte.
+    const { service, release } = await services.acquire(project);
+    res.once('close', release);
+    const cacheControl = cachePolicyFor(request, project.visibility);
+    switch (request.kind) {
+      case 'list':
+        sendList(res, await service.list(request.modulePath), cacheControl);
+        return;
+      case 'latest':
+        sendInfo(res, await service.latest(request.modulePath), cacheControl);
+        return;
+      case 'info':
+        sendInfo(res, await service.info(request.modulePath, request.version), cacheControl);
+        return;
+      case 'mod': {
+        const goMod = await service.goMod(request.modulePath, request.version);
+        const what = { project, principal: principal as P | null, module: request.modulePath, version: request.version };
+        auditDownload(res, { ...what, artifact: 'mod', cache: isGoModFromMemory(goMod) ? 'hit' : 'build' }, audit);
+        sendMod(res, goMod, cacheControl);
+        return;
       }
-    },
-  );
+      case 'zip': {
+        const zip = await service.zip(request.modulePath, request.version);
+        const what = { project, principal: principal as P | null, module: request.modulePath, version: request.version };
+        auditDownload(res, { ...what, artifact: 'zip', cache: zip.size !== null ? 'hit' : 'build' }, audit);
+        await sendZip(res, zip, request.version, cacheControl, abortOnClose(res));
+        return;
+      }
+      default: {
+        const unhandled: never = request;
+        throw new InternalError(`unhandled proxy request ${JSON.stringify(unhandled)}`, { op: 'route' });
+      }
+    }
+  });
   // `-` can never start a module path, so this route cannot shadow a module.
   const warming = new Map<string, Promise<unknown>>();
-  router.post(
-    `${GO_PROXY_BASE}/-/warm`,
-    createAuth({ projects, authenticate, canRead, logger, onRefused }),
-    function warmProject(_req, res) {
-      const { project, principal } = authorizedRequest(res);
-      if (!principal) throw new UnauthenticatedError();
-      // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
-      if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
-      if (!canWarm) throw new ConflictError(WARM_NEEDS_CACHE_DIR, { op: 'warm' });
-      const key = `${project.id}`;
-      const running = warming.has(key);
-      if (!running) {
-        const started = Date.now();
-        const job = services
-          .warm(project)
-          .then((p) =>
-            logger.info({ op: 'warm', project: project.id, built: p.built, failed: p.failed, ms: Date.now() - started }, 'warm finished'),
-          )
-          .catch((err: unknown) => logger.error({ op: 'warm', project: project.id, ...errorLogFields(err) }, 'warm failed'))
-          .finally(() => warming.delete(key));
-        warming.set(key, job);
-      }
-      // The same media type as the .info answers: JSON is UTF-8 by definition (RFC 8259), no charset.
-      res.status(202).setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ status: running ? 'running' : 'started' }));
-    },
-  );
+  router.post(`${GO_PROXY_BASE}/-/warm`, readAuth, function warmProject(_req, res) {
+    const { project, principal } = authorizedRequest(res);
+    if (!principal) throw new UnauthenticatedError();
+    // Warming writes to the cache, so it takes GitLab's write scope, not read_api.
+    if (!principal.scopes.includes('api')) throw new ForbiddenError('warm needs the api scope', { op: 'warm' });
+    if (!canWarm) throw new ConflictError(WARM_NEEDS_CACHE_DIR, { op: 'warm' });
+    const key = `${project.id}`;
+    const running = warming.has(key);
+    if (!running) {
+      const started = Date.now();
+      const job = services
+        .warm(project)
+        .then((p) =>
+          logger.info({ op: 'warm', project: project.id, built: p.built, failed: p.failed, ms: Date.now() - started }, 'warm finished'),
+        )
+        .catch((err: unknown) => logger.error({ op: 'warm', project: project.id, ...errorLogFields(err) }, 'warm failed'))
+        .finally(() => warming.delete(key));
+      warming.set(key, job);
+    }
+    // The same media type as the .info answers: JSON is UTF-8 by definition (RFC 8259), no charset.
+    res.status(202).setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ status: running ? 'running' : 'started' }));
+  });
   router.use(createErrorHandler({ logger }));
   return router;
 }

@@ -843,7 +843,7 @@ async function observabilityOverhead(target: Target, rounds: number, scratch: st
       // Warm: the version pinned, JIT settled.
       await load(infoUrl, { connections: 10, seconds: 1 });
       const cpuBefore = await processCpu(server.pid);
-      const loaded = await load(infoUrl, { connections: 50, seconds: 5 });
+      const loaded = await load(infoUrl, { connections: 50, seconds: 3 });
       // The server's own CPU per request: what bounds its throughput on one core, and far less
       // moved than req/s by other processes on a shared host.
       const measured = { ...loaded, cpuUs: (((await processCpu(server.pid)) - cpuBefore) * 1e6) / loaded.requests };
