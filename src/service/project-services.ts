@@ -3,9 +3,12 @@ import { InternalError, isNotFound } from '../errors.js';
 import { openGitRepository } from '../git/open-repository.js';
 import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { createProxyMetrics, type MetricsRegistry } from '../observability/metrics.js';
+import { silentTelemetry } from '../observability/telemetry.js';
 import { MemoryPool } from '../support/memory-pool.js';
 import { parseOrThrow } from '../support/zod-errors.js';
 import { ZipCache } from '../zip/cache.js';
+import { moduleRootOf } from './module-roots.js';
 import { createModuleService, type ModuleService } from './module-service.js';
 import { CACHE_DEFAULTS, type CacheOptions, CacheOptionsSchema, ModulePrefix } from './options.js';
 import { createDiskPins, createMemoryPins, type VersionPins } from './version-pins.js';
@@ -18,6 +21,11 @@ export interface ServedProject {
   fullPath: string;
   /** The project's git directory (bare repository, or a work tree's .git). */
   gitdir: string;
+  /**
+   * The module path of the repository root (a vanity path such as "go.example.org/lib" or
+   * "gopkg.in/yaml.v3"). Defaults to `<modulePrefix>/<fullPath>`.
+   */
+  modulePath?: string | undefined;
 }
 
 export interface ProjectServicesOptions {
@@ -27,6 +35,8 @@ export interface ProjectServicesOptions {
   cache?: CacheOptions;
   /** Pino-compatible logger. Defaults to silent. */
   logger?: Logger;
+  /** A prom-client `Registry` to report cache hits, zip builds and open repositories into. Defaults to none. */
+  metrics?: MetricsRegistry;
 }
 
 /** A project's service, held open until `release()`: the repository behind it is not closed while a lease is out. */
@@ -89,6 +99,8 @@ interface Entry {
 export function createProjectServices(options: ProjectServicesOptions): ProjectServices {
   const { modulePrefix, cache = {} } = parseOrThrow(ProjectServicesOptionsSchema, options, 'createProjectServices options');
   const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ? createProxyMetrics(options.metrics) : null;
+  const telemetry = metrics ?? silentTelemetry;
   const maxOpen = cache.openRepositories ?? CACHE_DEFAULTS.openRepositories;
   const idleMs = (cache.idleSeconds ?? CACHE_DEFAULTS.idleSeconds) * 1000;
   const memory = new MemoryPool(cache.memoryBytes ?? CACHE_DEFAULTS.memoryBytes);
@@ -158,7 +170,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   }
 
   function openEntry(project: ServedProject): Entry {
-    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}`;
+    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}\0${moduleRootOf(project, modulePrefix)}`;
     const open = openRepository(project.gitdir);
     const entry: Entry = {
       key,
@@ -168,11 +180,12 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
       service: open.repository.then((repository) =>
         createModuleService({
           repository,
-          codeRoot: `${modulePrefix}/${project.fullPath}`,
-          pins: pinsFor(`${project.id}\0${project.fullPath}`),
+          codeRoot: moduleRootOf(project, modulePrefix),
+          pins: pinsFor(pinScope(project, modulePrefix)),
           zipCache,
           memory,
           logger,
+          telemetry,
         }),
       ),
     };
@@ -217,7 +230,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
 
   async function acquireEntry(project: ServedProject): Promise<{ lease: ServiceLease; repository: GitRepository }> {
     if (closed) throw new InternalError('project services are closed', { op: 'services' });
-    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}`;
+    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}\0${moduleRootOf(project, modulePrefix)}`;
     let entry = entries.get(key);
     if (entry) {
       entries.delete(key);
@@ -259,13 +272,13 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     }
   }
 
-  return {
+  const services: ProjectServices = {
     acquire,
     async warm(project, onProgress, signal) {
       const { lease, repository } = await acquireEntry(project);
       try {
         const refs = await repository.refs();
-        const paths = modulePathsFromTags(refs, `${modulePrefix}/${project.fullPath}`);
+        const paths = modulePathsFromTags(refs, moduleRootOf(project, modulePrefix));
         return await warmModules(lease.service, paths, onProgress, signal);
       } finally {
         lease.release();
@@ -275,7 +288,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
       const { lease, repository } = await acquireEntry(project);
       try {
         const out: { path: string; versions: string[] }[] = [];
-        for (const path of modulePathsFromTags(await repository.refs(), `${modulePrefix}/${project.fullPath}`)) {
+        for (const path of modulePathsFromTags(await repository.refs(), moduleRootOf(project, modulePrefix))) {
           try {
             const versions = await lease.service.list(path);
             if (versions.length > 0) out.push({ path, versions });
@@ -295,8 +308,17 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     },
     async close() {
       closed = true;
+      unwatch();
       for (const entry of [...entries.values()]) closeEntry(entry);
       await Promise.allSettled([...closing]);
     },
   };
+  const unwatch = metrics ? metrics.watch(services) : () => {};
+  return services;
+}
+
+/** Pins of a project with the default module root keep the scope they had before vanity paths. */
+function pinScope(project: ServedProject, modulePrefix: string): string {
+  const scope = `${project.id}\0${project.fullPath}`;
+  return project.modulePath === undefined ? scope : `${scope}\0${moduleRootOf(project, modulePrefix)}`;
 }
