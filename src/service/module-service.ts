@@ -28,6 +28,8 @@ export interface ModuleZip {
   etag: string;
   /** Byte length when known in advance (served from a cache), else null. */
   size: number | null;
+  /** Whether opening it fills a disk cache (a later request then knows its size). */
+  cached?: boolean;
   /** Opens the byte stream. Destroying the stream aborts any work behind it. */
   open(signal?: AbortSignal): Readable;
 }
@@ -276,6 +278,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
         return {
           etag: `"${key.slice(0, 43)}"`,
           size: cachedSize,
+          cached: zipCache !== null,
           open(openSignal?: AbortSignal) {
             if (zipCache) return zipCache.open(key, build, openSignal);
             return build(openSignal);
