@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
-import { type ErrorKind, errorLogFields, ProxyError } from '../src/errors.js';
+import { BROKEN_REPOSITORY, BrokenRepositoryError, type ErrorKind, errorLogFields, ProxyError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import { projectOf } from './authorized-project.js';
 import { loggerFor } from './request-log.js';
 
 /**
@@ -48,7 +49,7 @@ export function createErrorHandler({ logger: base }: ErrorHandlerOptions): Error
     const { status, body } = describe(err);
     if (status >= 500) {
       // Kind, code and operation only: causes can hold paths, and requests can hold tokens.
-      logger.error({ ...errorLogFields(err), status }, 'request failed');
+      logger.error({ ...errorLogFields(err), ...brokenRepositoryFields(err, res), status }, 'request failed');
     } else {
       logger.debug({ ...errorLogFields(err), status }, 'request refused');
     }
@@ -71,7 +72,16 @@ export function sendError(res: Response, status: number, body: string): void {
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
+/** Which project's repository is broken, and how: what an operator needs, without a path or an object id. */
+function brokenRepositoryFields(err: unknown, res: Response): { project?: number | string; reason?: string } {
+  if (!(err instanceof BrokenRepositoryError)) return {};
+  const project = projectOf(res);
+  return { reason: err.reason, ...(project !== undefined && { project }) };
+}
+
 function describe(err: unknown): { status: number; body: string } {
+  // A fixed, generic reason: go shows it to its user instead of a bare 500.
+  if (err instanceof BrokenRepositoryError) return { status: 500, body: `500 ${BROKEN_REPOSITORY}` };
   if (err instanceof ProxyError) {
     const status = STATUS[err.kind];
     const body = SHOWS_MESSAGE.has(err.kind) ? oneLine(err.message) : (FIXED_BODY[status] ?? FIXED_BODY[500]!);

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ConflictError'
   | 'ConfigError'
   | 'InternalError'
+  | 'BrokenRepositoryError'
   | 'ArchiveAttributeError'
   | 'UnsupportedWorkingTreeEncodingError';
 
@@ -110,6 +111,24 @@ export class InternalError extends ProxyError {
   readonly kind = 'internal';
   readonly code: ErrorCode = 'InternalError';
 }
+
+/**
+ * The repository cannot be read: an object a ref or a tree names is missing, a pack or its index
+ * is corrupt, the repository vanished while served. A 500 with a fixed one-line reason, never a
+ * 404 (go would fall through to the next GOPROXY entry, telling it the private module's path);
+ * `reason` is for the log, and no message of this class holds an object id or a path.
+ */
+export class BrokenRepositoryError extends InternalError {
+  override readonly code = 'BrokenRepositoryError';
+  readonly reason: 'missing-object' | 'corrupt-index' | 'vanished';
+  constructor(reason: BrokenRepositoryError['reason'], options?: ProxyErrorOptions) {
+    super(BROKEN_REPOSITORY, options);
+    this.reason = reason;
+  }
+}
+
+/** The body of every BrokenRepositoryError answer. */
+export const BROKEN_REPOSITORY = 'repository cannot be read';
 
 /** A working-tree-encoding this proxy cannot reproduce byte for byte: our limit, so a 500. */
 export class UnsupportedWorkingTreeEncodingError extends InternalError {

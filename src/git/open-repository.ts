@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError } from '../errors.js';
+import { BrokenRepositoryError, NotFoundError } from '../errors.js';
 import { MemoryPool, OID_STRING_BYTES, type PoolCache } from '../support/memory-pool.js';
 import { createYielder } from '../support/yielder.js';
 import { isOid, parseCommit, parseTag, parseTree } from './objects.js';
@@ -81,8 +81,14 @@ async function findGitdir(path: string): Promise<string> {
   throw new NotFoundError('repository not found', { op: 'git.repository' });
 }
 
-function missing(oid: string, type?: ObjectType): NotFoundError {
-  return new NotFoundError(type === undefined ? `object ${oid} not found` : `object ${oid} is not a ${type}`, { op: 'git.repository' });
+/**
+ * Every object id this code reads comes from a ref, a commit, a tree or a prefix search, so a
+ * missing one means a broken repository (a 500), not a missing module; a wrong type stays "not
+ * found" (a tag on a blob is an unknown revision to go).
+ */
+function missing(oid: string, type?: ObjectType): NotFoundError | BrokenRepositoryError {
+  if (type === undefined) return new BrokenRepositoryError('missing-object', { op: 'git.repository' });
+  return new NotFoundError(`object ${oid} is not a ${type}`, { op: 'git.repository' });
 }
 
 class Repository implements GitRepository {
@@ -151,7 +157,9 @@ class Repository implements GitRepository {
       const part = parts[i]!;
       if (part === '') return null;
       const object = await this.objects.read(current);
-      if (object === null || object.type !== 'tree') return null;
+      // A tree its parent names but the repository lacks: reading on would call the file absent.
+      if (object === null) throw missing(current);
+      if (object.type !== 'tree') return null;
       const entry = parseTree(current, object.data).find((e) => e.name === part);
       if (entry === undefined) return null;
       if (i === parts.length - 1) return entry;
@@ -175,7 +183,7 @@ class Repository implements GitRepository {
         try {
           return await this.parentsOf(oid);
         } catch (err) {
-          if (err instanceof NotFoundError) return [];
+          if (err instanceof NotFoundError || err instanceof BrokenRepositoryError) return [];
           throw err;
         }
       }),

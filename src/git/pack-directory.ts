@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BrokenRepositoryError } from '../errors.js';
 import { coalesce } from '../support/coalesce.js';
 import { isMissing, RACY_MS } from '../support/fs-errors.js';
 import { PackFile } from './pack-file.js';
@@ -59,8 +60,11 @@ export class PackDirectory {
         if (existing !== undefined) return existing;
         try {
           return await PackFile.load(name, join(this.dir, `${name}.idx`), join(this.dir, `${name}.pack`));
-        } catch {
-          // Unreadable or corrupt index (or it was just deleted): skip it and look again next time.
+        } catch (err) {
+          // git renames a finished .idx into place: one that fails its checksum is damage, and
+          // skipping it would read its objects as missing (or @latest as another commit).
+          if (err instanceof BrokenRepositoryError) throw err;
+          // Unreadable (or it was just deleted): skip it and look again next time.
           failed = true;
           return undefined;
         }

@@ -1,4 +1,5 @@
-import { InternalError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { BrokenRepositoryError, InternalError } from '../errors.js';
 
 /**
  * A pack `.idx` (version 2, or the old version 1) kept as the raw file Buffer and searched in
@@ -61,6 +62,17 @@ export class PackIndex {
         throw new InternalError('truncated pack index', { op: 'git.pack-index' });
       }
     }
+    // The trailer's last 20 bytes are the SHA-1 of everything before them (git's index-pack
+    // writes it, `git verify-pack` checks it). A flipped byte in the names or offsets would
+    // otherwise find another object, or none, and change what is served without a word.
+    const body = buf.subarray(0, buf.length - OID_BYTES);
+    if (
+      !createHash('sha1')
+        .update(body)
+        .digest()
+        .equals(buf.subarray(buf.length - OID_BYTES))
+    )
+      throw new BrokenRepositoryError('corrupt-index', { op: 'git.pack-index' });
     this.rev = rev ? this.checkRev(rev) : null;
   }
 

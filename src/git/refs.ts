@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BrokenRepositoryError } from '../errors.js';
 import { coalesce } from '../support/coalesce.js';
 import { isMissing, isWrongFileKind, RACY_MS } from '../support/fs-errors.js';
 import { isOid, parseTag } from './objects.js';
@@ -116,6 +117,9 @@ async function readRefs(
     }),
   );
 
+  // Every repository has HEAD: without it the directory has gone (or never was one) while served,
+  // which must not read as a repository without refs (an empty list, a 404 for every version).
+  if (headText === undefined) throw new BrokenRepositoryError('vanished', { op: 'git.refs' });
   let headBranch: string | null = null;
   let head: string | null = null;
   const headValue = headText?.trim();

@@ -3,6 +3,7 @@ import { modulePath as goModModulePath, isRetracted as inRetractions, retraction
 import * as module from '../xmod/module-path.js';
 import * as pseudo from '../xmod/pseudo-version.js';
 import * as semver from '../xmod/semver.js';
+import { MAX_GO_MOD } from '../xmod/zip-check.js';
 import type { CodeHost, CodeRevInfo } from './code-host.js';
 import { sortCanonicalVersions } from './version-order.js';
 
@@ -453,6 +454,8 @@ export class CodeRepo {
   /** The `.mod` bytes of a version whose commit is already known. */
   async goModAt(version: string, commit: string): Promise<Buffer> {
     const loc = await this.findDirAt(version, commit);
+    // Go refuses the zip of such a version (zip.MaxGoMod); its .mod must not be served either.
+    if (loc.goMod && loc.goMod.length > MAX_GO_MOD) throw this.invalid(version, `go.mod file too large (max size is ${MAX_GO_MOD} bytes)`);
     return loc.goMod ?? legacyGoMod(this.modPath);
   }
 }

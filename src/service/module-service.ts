@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { errorLogFields, InternalError, isAbort, NotFoundError, toProxyError } from '../errors.js';
+import { Readable } from 'node:stream';
+import { errorLogFields, isAbort, NotFoundError, toProxyError } from '../errors.js';
 import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { CodeHost } from '../modfetch/code-host.js';
@@ -28,6 +28,8 @@ export interface ModuleZip {
   etag: string;
   /** Byte length when known in advance (served from a cache), else null. */
   size: number | null;
+  /** Whether opening it fills a disk cache (a later request then knows its size). */
+  cached?: boolean;
   /** Opens the byte stream. Destroying the stream aborts any work behind it. */
   open(signal?: AbortSignal): Readable;
 }
@@ -256,17 +258,27 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
         // A cached zip was valid when it was built; otherwise the plan must succeed before any
         // header is sent, so that an invalid module becomes a 404 and not a broken download.
         const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved) : null;
-        const build = (buildSignal?: AbortSignal): Readable => {
-          if (!plan) throw new InternalError('zip plan missing for a zip that is not cached', { op: 'zip' });
-          const entries = plan.files.map((f) => ({
-            name: plan.prefix + f.path,
+        const streamOf = (p: ZipPlan, buildSignal?: AbortSignal): Readable => {
+          const entries = p.files.map((f) => ({
+            name: p.prefix + f.path,
             read: () => readArchivedFile(repo.code, f, converted),
           }));
           return createZipStream(entries, buildSignal);
         };
+        const build = (buildSignal?: AbortSignal): Readable => {
+          if (plan) return streamOf(plan, buildSignal);
+          // The cache found the zip, then lost it (removed from outside, or damaged): it was
+          // valid when it was built, so plan it now; the rebuild has the length already promised.
+          return Readable.from(
+            (async function* () {
+              yield* streamOf(await zipPlan(repo, path, version, resolved), buildSignal);
+            })(),
+          );
+        };
         return {
           etag: `"${key.slice(0, 43)}"`,
           size: cachedSize,
+          cached: zipCache !== null,
           open(openSignal?: AbortSignal) {
             if (zipCache) return zipCache.open(key, build, openSignal);
             return build(openSignal);

@@ -162,7 +162,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   }
 
   function pinsFor(scope: string): VersionPins {
-    if (cache.dir) return createDiskPins(cache.dir, scope);
+    if (cache.dir) return createDiskPins(cache.dir, scope, logger);
     return {
       get: (path, version) => memoryPins.get(`${scope}\0${path}`, version),
       set: (path, version, resolved) => memoryPins.set(`${scope}\0${path}`, version, resolved),

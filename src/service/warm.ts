@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isNotFound } from '../errors.js';
+import { InternalError, isNotFound } from '../errors.js';
 import type { RefSnapshot } from '../git/types.js';
 import { isPseudoVersion } from '../xmod/pseudo-version.js';
 import * as semver from '../xmod/semver.js';
@@ -74,6 +74,9 @@ export async function warmModules(
       const zip = await service.zip(path, version);
       const discard = new Writable({ write: (_chunk, _enc, cb) => cb() });
       await pipeline(zip.open(signal), discard);
+      // A cache that could not be written still serves the zip; warming has then filled nothing.
+      if (zip.cached && (await service.zip(path, version)).size === null)
+        throw new InternalError('the zip cache cannot be written', { op: 'warm' });
       progress.built++;
     } catch (err) {
       if (!isNotFound(err)) throw err;

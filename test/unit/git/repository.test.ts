@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { NotFoundError } from '../../../src/errors.js';
+import { BrokenRepositoryError, NotFoundError } from '../../../src/errors.js';
 import { openGitRepository } from '../../../src/git/open-repository.js';
 import type { GitRepository } from '../../../src/git/repository.js';
 import {
@@ -135,12 +135,14 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
         if (object.type !== 'tree') await assert.rejects(git.readTree(object.oid), NotFoundError);
         if (object.type !== 'tag') await assert.rejects(git.readTag(object.oid), NotFoundError);
       }
+      // Every id read comes from a ref or another object: a missing one is a broken repository
+      // (a 500 naming no object), not a missing module (a 404 that sends go to the next proxy).
       const missing = 'f'.repeat(40);
-      await assert.rejects(git.readCommit(missing), NotFoundError);
-      await assert.rejects(git.readTag(missing), NotFoundError);
-      await assert.rejects(git.readTree(missing), NotFoundError);
-      await assert.rejects(git.readBlob(missing), NotFoundError);
-      await assert.rejects(git.blobSize(missing), NotFoundError);
+      await assert.rejects(git.readCommit(missing), BrokenRepositoryError);
+      await assert.rejects(git.readTag(missing), BrokenRepositoryError);
+      await assert.rejects(git.readTree(missing), BrokenRepositoryError);
+      await assert.rejects(git.readBlob(missing), BrokenRepositoryError);
+      await assert.rejects(git.blobSize(missing), (err: Error) => err instanceof BrokenRepositoryError && !err.message.includes(missing));
     });
 
     test('a name that is not UTF-8 is flagged, and modes are kept', async () => {
@@ -167,7 +169,7 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
       for (const path of ['missing', 'dir/missing', 'README.md/x', 'dir//sub', 'dir/', '/dir', 'dir/sub/b.go/c']) {
         assert.equal(await git.lookupPath(tree, path), null, path);
       }
-      assert.equal(await git.lookupPath('e'.repeat(40), 'README.md'), null);
+      await assert.rejects(git.lookupPath('e'.repeat(40), 'README.md'), BrokenRepositoryError);
       assert.equal(await git.lookupPath('e'.repeat(40), ''), null);
     });
 
@@ -176,7 +178,7 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
         const [a, d] = pair.split(' ') as [string, string];
         assert.equal(await git.isAncestor(a, d), expected, pair);
       }
-      await assert.rejects(git.isAncestor(repo.commits.c1, 'd'.repeat(40)), NotFoundError);
+      await assert.rejects(git.isAncestor(repo.commits.c1, 'd'.repeat(40)), BrokenRepositoryError);
       assert.equal(await git.isAncestor('d'.repeat(40), repo.commits.c1), false);
     });
 
@@ -191,7 +193,7 @@ for (const reader of ['pack', 'isomorphic-git'] as const satisfies readonly Obje
       assert.equal(first, second);
       // With the set cached, isAncestor answers from it.
       assert.equal(await git.isAncestor(repo.commits.c3, repo.commits.loose), true);
-      await assert.rejects(git.ancestors('d'.repeat(40)), NotFoundError);
+      await assert.rejects(git.ancestors('d'.repeat(40)), BrokenRepositoryError);
     });
 
     test('reachableFrom agrees with git rev-list over the same tips, leaves out tips that are not commits, and walks only new tips after additions', async () => {

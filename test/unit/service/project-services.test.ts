@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -256,6 +256,48 @@ describe('ProjectServices: repositories in a bounded, idle-closing LRU', () => {
       }
     } finally {
       await after.close();
+    }
+  });
+
+  test('a damaged pin is refused with an internal error and an error log line, never served from the moved tag', async () => {
+    const gitdir = path.join(temp.dir, 'damaged-pin.git');
+    await makeBareRepository(gitdir, standardHistory(`${PREFIX}/group/damaged`));
+    const project = { id: 98, fullPath: 'group/damaged', gitdir };
+    const cache = { dir: path.join(temp.dir, 'damaged-pin-cache'), idleSeconds: 0 };
+    const before = createProjectServices({ modulePrefix: PREFIX, cache });
+    const served = (await answers(before, project)) as { info: { Time: string } };
+    await before.close();
+    const pinDir = path.join(cache.dir, 'pins');
+    const lines: unknown[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (o: unknown) => lines.push(o) };
+    for (const damage of ['truncate', 'flip'] as const) {
+      for (const name of readdirSync(pinDir)) {
+        const file = path.join(pinDir, name);
+        const text = readFileSync(file, 'utf8');
+        // Truncated mid-write, or one hex digit of the commit changed: both parse as "not pinned" before.
+        writeFileSync(
+          file,
+          damage === 'truncate' ? '' : text.replace(/"commit":"(.)/, (_m, c: string) => `"commit":"${c === 'a' ? 'b' : 'a'}`),
+        );
+      }
+      await run('git', ['-C', gitdir, 'tag', '-f', 'v1.1.0', 'v1.2.0-rc.1']);
+      const after = createProjectServices({ modulePrefix: PREFIX, cache, logger });
+      try {
+        const lease = await after.acquire(project);
+        try {
+          await assert.rejects(lease.service.info(moduleOf(project), 'v1.1.0'), (err: Error & { kind?: string }) => {
+            assert.equal(err.kind, 'internal');
+            return true;
+          });
+        } finally {
+          lease.release();
+        }
+      } finally {
+        await after.close();
+      }
+      assert.ok(served.info.Time);
+      assert.match(JSON.stringify(lines), /damaged-pin/);
+      lines.length = 0;
     }
   });
 
