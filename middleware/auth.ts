@@ -4,6 +4,7 @@ import { ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } fr
 import type { Logger } from '../src/logger.js';
 import type { AuthFailureReason } from '../src/observability/metrics.js';
 import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/service/stores.js';
+import { noteRefusedCredentials } from './refused-credentials.js';
 import { loggerFor } from './request-log.js';
 
 /**
@@ -60,7 +61,8 @@ export function createAuth<P extends Principal>({
     const logger = loggerFor(res, base);
     const denied = (log: Logger, reason: keyof typeof REFUSAL_LABELS): NotFoundError | ForbiddenError => {
       onRefused?.(REFUSAL_LABELS[reason]);
-      return refusal(log, reason);
+      noteRefusedCredentials(req, log, reason, project?.id);
+      return refusal(reason);
     };
     const id = req.params['id'];
     const credentials = readCredentials(req);
@@ -130,8 +132,7 @@ const REFUSAL_LABELS = {
   'no access to the project': 'no-access',
 } as const satisfies Record<string, AuthFailureReason>;
 
-function refusal(logger: Logger, reason: string): NotFoundError | ForbiddenError {
-  logger.debug({ op: 'auth', reason }, 'credentials refused');
+function refusal(reason: string): NotFoundError | ForbiddenError {
   // The reason goes to the log only; every refusal renders as the same "404 Not Found".
   return reason === 'unknown project' ? new NotFoundError('404 Not Found', { op: 'auth' }) : new ForbiddenError(reason, { op: 'auth' });
 }

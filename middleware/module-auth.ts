@@ -5,6 +5,7 @@ import { hasPathPrefix, moduleRootOf } from '../src/service/module-roots.js';
 import type { Authenticate, CanRead, Principal, Project } from '../src/service/stores.js';
 import type { AuthorizedRequest } from './auth.js';
 import { readCredentials } from './auth.js';
+import { noteRefusedCredentials } from './refused-credentials.js';
 
 /** Scopes that read packages: the project endpoint's rule (see auth.ts). */
 const READ_SCOPES: ReadonlySet<string> = new Set(['api', 'read_api', 'read_package_registry']);
@@ -42,19 +43,19 @@ export async function pickReadableProject<P extends Principal>(
     throw new UnauthenticatedError();
   }
   const principal = credentials === 'malformed' || credentials.token === '' ? null : await authenticate(credentials);
-  if (!principal) throw refused(logger, 'credentials not valid');
+  if (!principal) throw refused(req, logger, 'credentials not valid');
   if (!(Array.isArray(principal.scopes) && principal.scopes.some((scope) => READ_SCOPES.has(scope)))) {
-    throw refused(logger, 'token lacks a read scope');
+    throw refused(req, logger, 'token lacks a read scope');
   }
   for (const project of ordered) {
     const visible = project.visibility === 'public' || project.visibility === 'internal';
     if (visible || (await canRead(principal, project))) return { project, principal };
   }
-  throw refused(logger, 'no readable project for the module');
+  throw refused(req, logger, 'no readable project for the module');
 }
 
-function refused(logger: Logger, reason: string): ForbiddenError {
-  logger.debug({ op: 'auth', reason }, 'credentials refused');
+function refused(req: Request, logger: Logger, reason: string): ForbiddenError {
+  noteRefusedCredentials(req, logger, reason);
   // Rendered as the same "404 Not Found" as an unknown project.
   return new ForbiddenError(reason, { op: 'auth' });
 }

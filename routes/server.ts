@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import express, { type Express } from 'express';
 import { Registry } from 'prom-client';
+import { createAuthFailureLimiter } from '../middleware/auth-failure-limit.js';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
 import { type ConfigGroupStore, createConfigGroupStore } from '../src/config-groups.js';
@@ -22,6 +23,7 @@ import { type Logger, silentLogger } from '../src/logger.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import type { Credentials, Principal, Project } from '../src/service/stores.js';
+import { applyConnectionLimits, serverCreationOptions } from './connection-limits.js';
 import { createGoGetDiscovery } from './go-get-discovery.js';
 import { createGoProxyRouter } from './go-proxy.js';
 import { createGroupGoProxyRouter } from './group-proxy.js';
@@ -81,6 +83,8 @@ function createReloadableApp(
   app.disable('x-powered-by');
   // The proxy sets strong ETags itself; Express's weak ones would only add work.
   app.set('etag', false);
+  // req.ip, for the failed-authentication limit and the logs, reads X-Forwarded-For only from trusted proxies.
+  app.set('trust proxy', config.server.trustProxy);
 
   installOperations(app, {
     logger,
@@ -90,6 +94,8 @@ function createReloadableApp(
     repositories: () => withGitdirs(current.projects).map((p) => ({ id: p.id, gitdir: p.repository })),
     tls: config.server.tls !== undefined,
   });
+  // The store's reset timer is unref'd, so an app that is dropped without a close leaves nothing running.
+  if (config.server.limits.authFailures) app.use(createAuthFailureLimiter(config.server.limits.authFailures, logger).handler);
 
   app.use(
     createGoProxyRouter({
@@ -219,7 +225,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     { logger, services, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
     () => lifecycle,
   );
-  const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
+  const creation = serverCreationOptions(config.server.limits);
+  const server = credentials ? https.createServer({ ...credentials, ...creation }, app) : http.createServer(creation, app);
+  applyConnectionLimits(server, config.server.limits, logger);
   let serving = config;
 
   try {

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { MonitoringConfigSchema } from './monitoring-config.js';
+import { ServerLimitsSchema, TrustProxySchema } from './server-limits-config.js';
 import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from './service/options.js';
 import { VISIBILITIES } from './service/stores.js';
 import { parseOrThrow } from './support/zod-errors.js';
@@ -163,6 +164,10 @@ const ServerSectionSchema = z.strictObject({
     .optional(),
   /** The go-import tag `?go-get=1` answers: `mod` (through this proxy) or `git` (`<externalUrl>/<path>.git`). Defaults to mod. */
   goImport: z.enum(['mod', 'git']).default('mod'),
+  /** Which `X-Forwarded-For` entries name the client (express's `trust proxy`). Defaults to false: the socket's address. */
+  trustProxy: TrustProxySchema,
+  /** Timeouts, connection caps, header size and failed-authentication limiting (src/server-limits-config.ts). */
+  limits: ServerLimitsSchema.prefault({}),
 });
 
 /** The file's cache section: as CacheOptions, with `dir: false` to say "no disk cache". */

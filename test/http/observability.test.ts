@@ -226,7 +226,7 @@ describe('request logs', () => {
       headers: { ...credentialHeaders('bearer', TOKENS.bob), 'X-Request-Id': 'refused-1' },
     });
     const mine = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['reqId'] === 'refused-1');
-    assert.ok(mine.some((e) => e['msg'] === 'credentials refused' && e['reason'] === 'no access to the project' && e['level'] === 'debug'));
+    assert.ok(mine.some((e) => e['msg'] === 'credentials refused' && e['reason'] === 'no access to the project' && e['level'] === 'info'));
     assert.ok(mine.some((e) => e['msg'] === 'request' && e['status'] === 404));
   });
 
