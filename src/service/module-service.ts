@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { errorLogFields, isAbort, NotFoundError, toProxyError } from '../errors.js';
 import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -7,6 +8,7 @@ import { CodeHost } from '../modfetch/code-host.js';
 import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
 import { type ServiceTelemetry, silentTelemetry } from '../observability/telemetry.js';
+import type { FifoSlots } from '../support/fifo-slots.js';
 import { LruCache } from '../support/lru-cache.js';
 import { MemoryPool } from '../support/memory-pool.js';
 import { ownedBuffer, retainedBytes } from '../support/owned-buffer.js';
@@ -68,6 +70,8 @@ export interface ModuleServiceOptions {
   logger?: Logger;
   /** Cache hits and misses, zip builds: for metrics. Defaults to none. */
   telemetry?: ServiceTelemetry;
+  /** The process-wide limit on concurrent zip builds; a build waits for a slot before it starts. Defaults to none. */
+  buildSlots?: FifoSlots;
 }
 
 /** Formats seconds since the epoch as Go's RevInfo time: UTC, whole seconds. */
@@ -266,14 +270,24 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
           return createZipStream(entries, buildSignal);
         };
         const build = (buildSignal?: AbortSignal): Readable => {
-          if (plan) return streamOf(plan, buildSignal);
-          // The cache found the zip, then lost it (removed from outside, or damaged): it was
-          // valid when it was built, so plan it now; the rebuild has the length already promised.
-          return Readable.from(
-            (async function* () {
-              yield* streamOf(await zipPlan(repo, path, version, resolved), buildSignal);
-            })(),
-          );
+          const slots = options.buildSlots;
+          if (plan && !slots) return streamOf(plan, buildSignal);
+          const out = new PassThrough();
+          void (async () => {
+            let release = (): void => {};
+            try {
+              // The slot is held while the build runs, including while its reader is slow.
+              if (slots) release = await slots.acquire(buildSignal);
+              // The cache found the zip, then lost it (removed from outside, or damaged): it was
+              // valid when it was built, so plan it now; the rebuild has the length already promised.
+              await pipeline(streamOf(plan ?? (await zipPlan(repo, path, version, resolved)), buildSignal), out);
+            } catch (err) {
+              out.destroy(err as Error);
+            } finally {
+              release();
+            }
+          })();
+          return out;
         };
         return {
           etag: `"${key.slice(0, 43)}"`,

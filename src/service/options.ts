@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -36,6 +37,11 @@ export const CACHE_DEFAULTS = {
   idleSeconds: 60,
 } as const;
 
+/** Cold zip builds at once when `cache.maxConcurrentBuilds` is not set: one per CPU (a build is CPU-bound: inflate, filter, deflate). */
+export function defaultMaxConcurrentBuilds(): number {
+  return Math.max(1, availableParallelism());
+}
+
 export const CacheOptionsSchema = z.strictObject({
   /**
    * Folder for the disk cache: finished zips and version pins (in a config file, relative to its
@@ -57,6 +63,12 @@ export const CacheOptionsSchema = z.strictObject({
   openRepositories: z.number().int().positive().optional(),
   /** A repository that served nothing for this many seconds is closed; 0 keeps it until evicted. Defaults to 60. */
   idleSeconds: z.number().nonnegative().optional(),
+  /**
+   * Zip builds running at once across every project; more wait in one first-come-first-served
+   * queue (a client that leaves also leaves the queue), so 100 cold requests finish one batch
+   * after another instead of all together at the end. Cached zips are never queued. Defaults to the number of CPUs.
+   */
+  maxConcurrentBuilds: z.number().int().positive().optional(),
   /** Replaced by `memoryBytes`, one budget for every cache of every project. */
   objectBytes: z
     .unknown()

@@ -5,12 +5,13 @@ import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { createProxyMetrics, type MetricsRegistry } from '../observability/metrics.js';
 import { silentTelemetry } from '../observability/telemetry.js';
+import { FifoSlots } from '../support/fifo-slots.js';
 import { MemoryPool } from '../support/memory-pool.js';
 import { parseOrThrow } from '../support/zod-errors.js';
 import { ZipCache } from '../zip/cache.js';
 import { moduleRootOf } from './module-roots.js';
 import { createModuleService, type ModuleService } from './module-service.js';
-import { CACHE_DEFAULTS, type CacheOptions, CacheOptionsSchema, ModulePrefix } from './options.js';
+import { CACHE_DEFAULTS, type CacheOptions, CacheOptionsSchema, defaultMaxConcurrentBuilds, ModulePrefix } from './options.js';
 import { createDiskPins, createMemoryPins, type VersionPins } from './version-pins.js';
 import { modulePathsFromTags, type WarmProgress, warmModules } from './warm.js';
 
@@ -55,6 +56,8 @@ export interface ProjectServicesStats {
   leases: number;
   /** Bytes held by the shared memory pool: objects, go.mod files, ancestry, zip plans. */
   memoryBytes: number;
+  /** Zip builds running, and waiting for a slot (`cache.maxConcurrentBuilds`). */
+  zipBuilds?: { running: number; queued: number; limit: number };
 }
 
 /**
@@ -104,6 +107,8 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   const maxOpen = cache.openRepositories ?? CACHE_DEFAULTS.openRepositories;
   const idleMs = (cache.idleSeconds ?? CACHE_DEFAULTS.idleSeconds) * 1000;
   const memory = new MemoryPool(cache.memoryBytes ?? CACHE_DEFAULTS.memoryBytes);
+  // One queue for every project: the bound is on the process's CPU and memory, not per project.
+  const buildSlots = new FifoSlots(cache.maxConcurrentBuilds ?? defaultMaxConcurrentBuilds());
   const zipCache = cache.dir ? new ZipCache({ dir: cache.dir, maxBytes: cache.maxBytes ?? CACHE_DEFAULTS.maxBytes, logger }) : null;
   // Pins outlive the services: a version served once keeps its commit however often its
   // repository is closed and opened again. On disk when there is a cache folder.
@@ -186,6 +191,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
           memory,
           logger,
           telemetry,
+          buildSlots,
         }),
       ),
     };
@@ -304,7 +310,13 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     stats() {
       let leases = 0;
       for (const entry of entries.values()) leases += entry.leases;
-      return { openServices: entries.size, openRepositories: repositories.size, leases, memoryBytes: memory.bytes };
+      return {
+        openServices: entries.size,
+        openRepositories: repositories.size,
+        leases,
+        memoryBytes: memory.bytes,
+        zipBuilds: { running: buildSlots.running, queued: buildSlots.waiting, limit: buildSlots.limit },
+      };
     },
     async close() {
       closed = true;
