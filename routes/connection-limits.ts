@@ -41,7 +41,12 @@ export function applyConnectionLimits(server: http.Server, limits: ServerLimits,
       return;
     }
     perAddress.set(address, open);
+    // Node's headersTimeout starts at the first byte: a socket that sends nothing would live until requestTimeout.
+    const silent = setTimeout(() => socket.destroy(), limits.headersTimeoutSeconds * 1000);
+    silent.unref();
+    socket.once('data', () => clearTimeout(silent));
     socket.once('close', () => {
+      clearTimeout(silent);
       const left = (perAddress.get(address) ?? 1) - 1;
       if (left > 0) perAddress.set(address, left);
       else {

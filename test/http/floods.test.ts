@@ -205,7 +205,7 @@ describe('connection bounds', () => {
   });
 
   test('a slow-header socket and a silent one are cut after headersTimeout while a valid user is served', async () => {
-    const server = await start({ limits: { headersTimeoutSeconds: 1, requestTimeoutSeconds: 2 } });
+    const server = await start({ limits: { headersTimeoutSeconds: 1, requestTimeoutSeconds: 30 } });
     const slow = await connect(server, ATTACKER);
     slow.write('GET / HTTP/1.1\r\nHost: x\r\n');
     const drip = setInterval(() => slow.writable && slow.write('X-Drip: 1\r\n'), 100);
