@@ -2,7 +2,9 @@ import basicAuth from 'basic-auth';
 import type { Request, RequestHandler, Response } from 'express';
 import { ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import type { AuthFailureReason } from '../src/observability/metrics.js';
 import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/service/stores.js';
+import { loggerFor } from './request-log.js';
 
 /**
  * Scopes that allow reading packages through the API (GitLab: `api`, or `read_api` for GET/HEAD;
@@ -15,6 +17,8 @@ export interface AuthOptions<P extends Principal> {
   authenticate: Authenticate<P>;
   canRead: CanRead<P>;
   logger: Logger;
+  /** Called once per refused request with its reason (for metrics). */
+  onRefused?: (reason: AuthFailureReason) => void;
 }
 
 /** What the auth middleware settled for a request. */
@@ -26,6 +30,11 @@ export interface AuthorizedRequest {
 
 // Kept beside the response rather than in res.locals, so the host app's Locals type stays untouched.
 const authorized = new WeakMap<Response, AuthorizedRequest>();
+
+/** The project and principal the auth middleware let through, if it did. */
+export function findAuthorizedRequest(res: Response): AuthorizedRequest | undefined {
+  return authorized.get(res);
+}
 
 /** The project the auth middleware let through; throws if it did not run (a wiring bug). */
 export function authorizedRequest(res: Response): AuthorizedRequest {
@@ -40,8 +49,19 @@ export function authorizedRequest(res: Response): AuthorizedRequest {
  * which projects exist; no credentials on a non-public or unknown project get 401, so go reports
  * an auth problem instead of falling through to the next GOPROXY entry.
  */
-export function createAuth<P extends Principal>({ projects, authenticate, canRead, logger }: AuthOptions<P>): RequestHandler {
+export function createAuth<P extends Principal>({
+  projects,
+  authenticate,
+  canRead,
+  logger: base,
+  onRefused,
+}: AuthOptions<P>): RequestHandler {
   return async function authorizeProject(req, res, next) {
+    const logger = loggerFor(res, base);
+    const denied = (log: Logger, reason: keyof typeof REFUSAL_LABELS): NotFoundError | ForbiddenError => {
+      onRefused?.(REFUSAL_LABELS[reason]);
+      return refusal(log, reason);
+    };
     const id = req.params['id'];
     const credentials = readCredentials(req);
     const project = typeof id === 'string' && id !== '' ? await projects.findProject(id) : null;
@@ -52,6 +72,7 @@ export function createAuth<P extends Principal>({ projects, authenticate, canRea
         next();
         return;
       }
+      onRefused?.('missing');
       throw new UnauthenticatedError();
     }
 
@@ -101,7 +122,15 @@ function hasReadScope(principal: Principal): boolean {
   return Array.isArray(principal.scopes) && principal.scopes.some((scope) => READ_SCOPES.has(scope));
 }
 
-function denied(logger: Logger, reason: string): NotFoundError | ForbiddenError {
+/** The log's reasons and their metric labels: a fixed set. */
+const REFUSAL_LABELS = {
+  'credentials not valid': 'invalid',
+  'token lacks the api or read_api scope': 'scope',
+  'unknown project': 'unknown-project',
+  'no access to the project': 'no-access',
+} as const satisfies Record<string, AuthFailureReason>;
+
+function refusal(logger: Logger, reason: string): NotFoundError | ForbiddenError {
   logger.debug({ op: 'auth', reason }, 'credentials refused');
   // The reason goes to the log only; every refusal renders as the same "404 Not Found".
   return reason === 'unknown project' ? new NotFoundError('404 Not Found', { op: 'auth' }) : new ForbiddenError(reason, { op: 'auth' });

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { type ErrorKind, errorLogFields, ProxyError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import { loggerFor } from './request-log.js';
 
 /**
  * The one place that turns errors into statuses. Bodies are one line of `text/plain; charset=utf-8`
@@ -34,9 +35,10 @@ export interface ErrorHandlerOptions {
   logger: Logger;
 }
 
-export function createErrorHandler({ logger }: ErrorHandlerOptions): ErrorRequestHandler {
+export function createErrorHandler({ logger: base }: ErrorHandlerOptions): ErrorRequestHandler {
   // Four parameters: that is how Express tells an error handler from a middleware.
   return function handleGoProxyError(err: unknown, req, res, _next) {
+    const logger = loggerFor(res, base);
     if (res.headersSent || req.socket.destroyed) {
       // A stream broke mid-body or the client left: no status can be sent, so end the connection.
       logger.debug({ ...errorLogFields(err), stage: 'respond' }, 'response aborted');

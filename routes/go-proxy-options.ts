@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { type Logger, silentLogger } from '../src/logger.js';
+import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from '../src/service/options.js';
 import type { ProjectServices } from '../src/service/project-services.js';
 import type { Authenticate, CanRead, Principal, ProjectStore } from '../src/service/stores.js';
 import { parseOrThrow } from '../src/support/zod-errors.js';
+import type { OnDownload } from './download-audit.js';
 
 /** The router's options, checked by `parseRouterOptions` when the router is created. */
 export interface GoProxyRouterOptions<P extends Principal = Principal> {
@@ -24,6 +26,15 @@ export interface GoProxyRouterOptions<P extends Principal = Principal> {
   cache?: CacheOptions;
   /** Shares module services (and their caches) with other routers. Defaults to a new set per router. */
   services?: ProjectServices;
+  /**
+   * A prom-client `Registry` of the host's to register the proxy's metrics into (`goproxy_*`, and
+   * Node's default metrics unless the registry has them). Defaults to none: no metrics.
+   */
+  metrics?: MetricsRegistry;
+  /** Called once per `.zip` or `.mod` served in full (GET, 200), e.g. to count package downloads. Errors are logged. */
+  onDownload?: OnDownload;
+  /** The principal's name in download events. Defaults to its `username` or `name` field. */
+  principalName?: (principal: P) => string;
 }
 
 /** The options as the router uses them: checked, with the logger defaulted. */
@@ -60,6 +71,15 @@ const RouterOptionsSchema = z.strictObject({
       error: 'expected a ProjectServices (acquire, warm, stats and close functions)',
     })
     .optional(),
+  metrics: z
+    .custom<MetricsRegistry>((v) => hasMethods(v, ['registerMetric', 'getSingleMetric', 'metrics']), {
+      error: "expected a prom-client Registry (new Registry() from 'prom-client')",
+    })
+    .optional(),
+  onDownload: z.custom<OnDownload>((v) => typeof v === 'function', { error: 'expected a function (event) => void' }).optional(),
+  principalName: z
+    .custom<(p: Principal) => string>((v) => typeof v === 'function', { error: 'expected a function (principal) => string' })
+    .optional(),
 });
 
 /** Checks router options once and returns them as the router uses them; throws ConfigError naming the bad option. */
@@ -74,5 +94,8 @@ export function parseRouterOptions<P extends Principal>(options: GoProxyRouterOp
     logger: checked.logger ?? silentLogger,
     ...(checked.cache && { cache: checked.cache }),
     ...(checked.services && { services: checked.services }),
+    ...(checked.metrics && { metrics: checked.metrics }),
+    ...(options.onDownload && { onDownload: options.onDownload }),
+    ...(options.principalName && { principalName: options.principalName }),
   };
 }

@@ -1,11 +1,16 @@
 import { type Request, Router } from 'express';
 import { authorizedRequest, createAuth } from '../middleware/auth.js';
 import { createErrorHandler } from '../middleware/error-handler.js';
+import { createRequestLog, noteProject } from '../middleware/request-log.js';
 import { ConflictError, errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
+import { isGoModFromMemory } from '../src/service/module-service.js';
 import { createProjectServices } from '../src/service/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
 import type { Principal } from '../src/service/stores.js';
+import { auditDownload, defaultPrincipalName } from './download-audit.js';
 import { type GoProxyRouterOptions, parseRouterOptions } from './go-proxy-options.js';
+import { createObservability } from './observability.js';
+import { classifyRequest } from './request-kind.js';
 import { abortOnClose, cachePolicyFor, sendInfo, sendList, sendMod, sendZip } from './responses.js';
 
 export type { GoProxyRouterOptions } from './go-proxy-options.js';
@@ -52,8 +57,12 @@ export const WARM_NEEDS_CACHE_DIR = 'warm needs a cache directory (cache.dir)';
  * Options are checked now, and a bad one throws ConfigError naming it.
  */
 export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterOptions<P>): Router {
-  const { modulePrefix, projects, authenticate, canRead, cache, logger, services: shared } = parseRouterOptions(options);
-  const services = shared ?? createProjectServices({ modulePrefix, ...(cache && { cache }), logger });
+  const { modulePrefix, projects, authenticate, canRead, cache, logger, services: shared, ...checked } = parseRouterOptions(options);
+  const { metrics, onRefused } = createObservability(checked.metrics);
+  const registry = checked.metrics && { metrics: checked.metrics };
+  const services = shared ?? createProjectServices({ modulePrefix, ...(cache && { cache }), logger, ...registry });
+  metrics?.watch(services);
+  const audit = { logger, metrics, onDownload: checked.onDownload, principalName: checked.principalName ?? defaultPrincipalName };
   // Warming fills the disk cache. With `cache`, it says whether there is one; with `services`
   // alone, the services bring their own cache and warming is allowed.
   const canWarm = cache ? cache.dir !== undefined : shared !== undefined;
@@ -66,8 +75,14 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     if (isServed(req)) next();
     else next('router');
   });
-  router.get(`${GO_PROXY_BASE}/*path`, createAuth({ projects, authenticate, canRead, logger }), async function serveGoProxy(req, res) {
-    const { project } = authorizedRequest(res);
+  router.use(createRequestLog({ logger, metrics, classify: classifyRequest }), function noSniff(_req, res, next) {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  const readAuth = createAuth({ projects, authenticate, canRead, logger, onRefused });
+  router.get(`${GO_PROXY_BASE}/*path`, readAuth, async function serveGoProxy(req, res) {
+    const { project, principal } = authorizedRequest(res);
+    noteProject(res, project.id);
     const rawPath = PROXY_PATH.exec(req.path)?.[1];
     if (rawPath === undefined) throw new NotFoundError('not found');
     const request = parseProxyPath(rawPath);
@@ -86,12 +101,20 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
       case 'info':
         sendInfo(res, await service.info(request.modulePath, request.version), cacheControl);
         return;
-      case 'mod':
-        sendMod(res, await service.goMod(request.modulePath, request.version), cacheControl);
+      case 'mod': {
+        const goMod = await service.goMod(request.modulePath, request.version);
+        const what = { project, principal: principal as P | null, module: request.modulePath, version: request.version };
+        auditDownload(res, { ...what, artifact: 'mod', cache: isGoModFromMemory(goMod) ? 'hit' : 'build' }, audit);
+        sendMod(res, goMod, cacheControl);
         return;
-      case 'zip':
-        await sendZip(res, await service.zip(request.modulePath, request.version), request.version, cacheControl, abortOnClose(res));
+      }
+      case 'zip': {
+        const zip = await service.zip(request.modulePath, request.version);
+        const what = { project, principal: principal as P | null, module: request.modulePath, version: request.version };
+        auditDownload(res, { ...what, artifact: 'zip', cache: zip.size !== null ? 'hit' : 'build' }, audit);
+        await sendZip(res, zip, request.version, cacheControl, abortOnClose(res));
         return;
+      }
       default: {
         const unhandled: never = request;
         throw new InternalError(`unhandled proxy request ${JSON.stringify(unhandled)}`, { op: 'route' });
@@ -100,7 +123,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
   });
   // `-` can never start a module path, so this route cannot shadow a module.
   const warming = new Map<string, Promise<unknown>>();
-  router.post(`${GO_PROXY_BASE}/-/warm`, createAuth({ projects, authenticate, canRead, logger }), function warmProject(_req, res) {
+  router.post(`${GO_PROXY_BASE}/-/warm`, readAuth, function warmProject(_req, res) {
     const { project, principal } = authorizedRequest(res);
     if (!principal) throw new UnauthenticatedError();
     // Warming writes to the cache, so it takes GitLab's write scope, not read_api.

@@ -25,6 +25,8 @@ export {
   UnauthenticatedError,
 } from '../src/errors.js';
 export type { LogFn, Logger } from '../src/logger.js';
+export type { MonitoringConfig } from '../src/monitoring-config.js';
+export type { AuthFailureReason, Endpoint, MetricsRegistry, RequestKind } from '../src/observability/metrics.js';
 export type { ModuleService, ModuleZip, RevInfo } from '../src/service/module-service.js';
 export type { CacheOptions } from '../src/service/options.js';
 export { CACHE_DEFAULTS } from '../src/service/options.js';
@@ -43,6 +45,7 @@ export type {
   Visibility,
 } from '../src/service/stores.js';
 export type { WarmProgress } from '../src/service/warm.js';
+export type { DownloadEvent, OnDownload } from './download-audit.js';
 // Mounted: the router, its options and the hook contract a host implements.
 export { createGoProxyRouter, GO_PROXY_BASE, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from './go-proxy.js';
 export type { GoProxyRouterOptions } from './go-proxy-options.js';

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import express, { type Express } from 'express';
+import { Registry } from 'prom-client';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
 import { type ConfigGroupStore, createConfigGroupStore } from '../src/config-groups.js';
@@ -18,11 +19,14 @@ import {
 } from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
+import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import type { Credentials, Principal, Project } from '../src/service/stores.js';
 import { createGoGetDiscovery } from './go-get-discovery.js';
 import { createGoProxyRouter } from './go-proxy.js';
 import { createGroupGoProxyRouter } from './group-proxy.js';
+import type { Lifecycle } from './health.js';
+import { installOperations } from './operations.js';
 
 export interface AppOptions {
   /** Pino-compatible logger. Defaults to silent. */
@@ -31,6 +35,8 @@ export interface AppOptions {
   services?: ProjectServices;
   /** Clock for token expiry. Defaults to the system clock. */
   now?: () => Date;
+  /** The prom-client Registry `/metrics` serves. Defaults to a new one per app (never prom-client's global one). */
+  metrics?: MetricsRegistry;
 }
 
 /** The standalone app: the Go proxy for the configured projects, `/-/health`, text 404s. */
@@ -61,20 +67,28 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services: given, now }: AppOptions,
+  { logger = silentLogger, services: givenServices, now, metrics: givenMetrics }: AppOptions,
+  lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
   // One set of services for the project and the group endpoints: one cache, one memory budget.
   const services =
-    given ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+    givenServices ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
   let stores = storesOf(config, now);
+  let current = config;
+  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
   // The proxy sets strong ETags itself; Express's weak ones would only add work.
   app.set('etag', false);
 
-  app.get('/-/health', function health(_req, res) {
-    res.set({ 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).send('OK\n');
+  installOperations(app, {
+    logger,
+    registry: metrics,
+    monitoring: () => current.monitoring,
+    lifecycle,
+    repositories: () => withGitdirs(current.projects).map((p) => ({ id: p.id, gitdir: p.repository })),
+    tls: config.server.tls !== undefined,
   });
 
   app.use(
@@ -91,6 +105,7 @@ function createReloadableApp(
       // The store that knew the principal answers for it, even if a reload came in between.
       canRead: (principal, project) => (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
       logger,
+      ...(metrics && { metrics }),
       services,
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
@@ -135,6 +150,7 @@ function createReloadableApp(
     app,
     swap(next) {
       stores = storesOf(next, now);
+      current = next;
     },
   };
 }
@@ -153,6 +169,10 @@ export interface StartOptions {
   now?: () => Date;
   /** The config file `config` was loaded from, named in startup errors (a TLS file that cannot be read). */
   configFile?: string;
+  /** The prom-client Registry `/metrics` serves. Defaults to a new one. */
+  metrics?: MetricsRegistry;
+  /** How long `close()` answers readiness with 503 before it stops accepting connections. Defaults to `monitoring.drainSeconds`. */
+  drainMs?: number;
 }
 
 export interface RunningServer {
@@ -182,11 +202,23 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     key: await readTlsFile(tls.key, 'server.tls.key', options.configFile),
   };
   const ownsServices = !options.services;
+  const metrics = config.monitoring.metrics ? (options.metrics ?? new Registry()) : undefined;
   const services =
-    options.services ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+    options.services ??
+    createProjectServices({
+      modulePrefix: config.modulePrefix,
+      ...(config.cache && { cache: config.cache }),
+      logger,
+      ...(metrics && { metrics }),
+    });
 
+  let lifecycle: Lifecycle = 'starting';
   const unavailableProjects = await checkRepositories(config, services, logger);
-  const { app, swap } = createReloadableApp(config, { logger, services, ...(options.now && { now: options.now }) });
+  const { app, swap } = createReloadableApp(
+    config,
+    { logger, services, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
+    () => lifecycle,
+  );
   const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
   let serving = config;
 
@@ -198,6 +230,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
   const port = (server.address() as AddressInfo).port;
   const url = `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`;
+  lifecycle = 'serving';
   logger.info({ op: 'startup', url, projects: config.projects.length }, 'listening');
 
   let closing: Promise<void> | undefined;
@@ -219,7 +252,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       return { projects: next.projects.length, users: next.users.length, unavailableProjects: unavailable };
     },
     close() {
-      closing ??= shutdown(server, options.shutdownTimeoutMs ?? 10_000).then(() => (ownsServices ? services.close() : undefined));
+      lifecycle = 'shutting-down';
+      const drainMs = options.drainMs ?? serving.monitoring.drainSeconds * 1000;
+      closing ??= drain(drainMs)
+        .then(() => shutdown(server, options.shutdownTimeoutMs ?? 10_000))
+        .then(() => (ownsServices ? services.close() : undefined));
       return closing;
     },
   };
@@ -284,6 +321,11 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
     server.once('listening', onListening);
     server.listen(port, host);
   });
+}
+
+/** Readiness already answers 503; requests are still served while a load balancer notices. */
+function drain(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 function shutdown(server: http.Server, timeoutMs: number): Promise<void> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { MonitoringConfigSchema } from './monitoring-config.js';
 import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from './service/options.js';
 import { VISIBILITIES } from './service/stores.js';
 import { parseOrThrow } from './support/zod-errors.js';
@@ -189,6 +190,8 @@ const ServerConfigSchema = z
      * everything in memory.
      */
     cache: ServerCacheSchema.prefault({}),
+    /** Who may read /metrics and the health endpoints, and the drain time on shutdown (src/monitoring-config.ts). */
+    monitoring: MonitoringConfigSchema.prefault({}),
   })
   .superRefine(function checkReferences(config, ctx) {
     const ids = new Set<number>();

@@ -6,6 +6,8 @@ export interface Logger {
   info: LogFn;
   warn: LogFn;
   error: LogFn;
+  /** Pino's `child(bindings)`: when present, each request logs through a child carrying its request id. */
+  child?(bindings: Record<string, unknown>): Logger;
 }
 
 const noop: LogFn = () => {};

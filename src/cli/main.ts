@@ -8,6 +8,7 @@ import { loadServerConfig, type ServerConfig, TOKEN_SCOPES } from '../config.js'
 import { createConfigProjectStore, createPersonalAccessToken, tokenSha256 } from '../config-stores.js';
 import { errorLogFields, ProxyError } from '../errors.js';
 import type { LogFn, Logger } from '../logger.js';
+import { createPinoLogger, LOG_FORMATS, type LogFormat } from '../observability/log.js';
 import { createProjectServices } from '../service/project-services.js';
 import type { WarmProgress } from '../service/warm.js';
 import { clientSetupCommand } from './client-setup.js';
@@ -19,10 +20,11 @@ import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
  */
 
 const USAGE = `Usage:
-  gitlab-go-proxy serve [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
+  gitlab-go-proxy serve [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL] [--log-format json|pretty]
       Serves the projects in FILE (YAML or JSON). Without --config, serves a built-in demo
       created once under ./.data/demo and prints the commands to try it. SIGHUP re-reads FILE:
       projects, users and tokens change at once; a bad file is refused and the old one serves on.
+      Logs go to stderr as JSON lines (--log-format pretty: one readable line per entry).
   gitlab-go-proxy check --config FILE
       Checks FILE, opens every repository and lists its modules and versions; exits 1 with one
       line per problem.
@@ -94,11 +96,12 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
       host: { type: 'string' },
       port: { type: 'string' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
+      'log-format': { type: 'string', default: process.env['LOG_FORMAT'] ?? 'json' },
     },
     strict: true,
     allowPositionals: false,
   });
-  const logger = createConsoleLogger(io.err, logLevel(values['log-level']));
+  const logger = createPinoLogger({ level: logLevel(values['log-level']), format: logFormat(values['log-format']), stream: io.err });
 
   const demo = values.config === undefined ? await prepareDemo(path.resolve('.data', 'demo')) : undefined;
   let config: ServerConfig = await loadServerConfig(values.config ?? demo!.configFile);
@@ -116,7 +119,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   process.on('SIGHUP', onHangup);
   if (demo)
     io.out.write(demoInstructions(server.url, demo.token, demo.created, path.relative(process.cwd(), path.dirname(demo.configFile))));
-  await untilSignal(server, io);
+  await untilSignal(server, io, logger);
   process.off('SIGHUP', onHangup);
   return 0;
 }
@@ -194,7 +197,7 @@ function withOverrides(config: ServerConfig, host: string | undefined, port: str
 }
 
 /** Resolves once SIGINT or SIGTERM has closed the server; a second signal exits at once. */
-function untilSignal(server: RunningServer, io: CliIo): Promise<void> {
+function untilSignal(server: RunningServer, io: CliIo, logger: Logger): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     function onSignal(signal: NodeJS.Signals): void {
@@ -203,7 +206,7 @@ function untilSignal(server: RunningServer, io: CliIo): Promise<void> {
         process.exit(130);
       }
       stopping = true;
-      io.err.write(`gitlab-go-proxy: ${signal}, finishing running requests\n`);
+      logger.info({ op: 'shutdown', signal }, 'finishing running requests');
       void server.close().then(() => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -373,6 +376,11 @@ export function createConsoleLogger(stream: NodeJS.WritableStream, level: Level)
 
 function isLevel(value: string): value is Level {
   return (LEVELS as readonly string[]).includes(value);
+}
+
+function logFormat(value: string): LogFormat {
+  if (!(LOG_FORMATS as readonly string[]).includes(value)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
+  return value as LogFormat;
 }
 
 function logLevel(value: string): Level {

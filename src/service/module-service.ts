@@ -6,6 +6,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { CodeHost } from '../modfetch/code-host.js';
 import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
+import { type ServiceTelemetry, silentTelemetry } from '../observability/telemetry.js';
 import { LruCache } from '../support/lru-cache.js';
 import { MemoryPool } from '../support/memory-pool.js';
 import { ownedBuffer, retainedBytes } from '../support/owned-buffer.js';
@@ -63,6 +64,8 @@ export interface ModuleServiceOptions {
    */
   memory?: MemoryPool;
   logger?: Logger;
+  /** Cache hits and misses, zip builds: for metrics. Defaults to none. */
+  telemetry?: ServiceTelemetry;
 }
 
 /** Formats seconds since the epoch as Go's RevInfo time: UTC, whole seconds. */
@@ -102,6 +105,7 @@ const PLANNED_FILE_BYTES = 220;
 export function createModuleService(options: ModuleServiceOptions): ModuleService & { close(): void } {
   const { repository, codeRoot, pins } = options;
   const logger = options.logger ?? silentLogger;
+  const telemetry = options.telemetry ?? silentTelemetry;
   const zipCache = options.zipCache ?? null;
   const memory = options.memory ?? new MemoryPool(OWN_POOL_BYTES);
   const goMods = memory.cache<Buffer>((b) => retainedBytes(b, 200));
@@ -111,11 +115,19 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   const converted = memory.cache<Buffer>((b) => retainedBytes(b, 100));
 
   function createZipStream(entries: NativeZipEntry[], signal: AbortSignal | undefined): Readable {
-    const stream = createNativeZipStream(entries, signal ? { signal } : {});
+    const started = performance.now();
+    let bytes = -1;
+    const stream = createNativeZipStream(entries, { ...(signal && { signal }), onEnd: (n) => (bytes = n) });
+    let failed = false;
     stream.on('error', (err: unknown) => {
       // A client that went away is not a failure; the error's class and code only, as fs errors carry paths.
       if (signal?.aborted || isAbort(err)) return;
+      failed = true;
       logger.error({ op: 'zip', ...errorLogFields(err) }, 'zip stream failed');
+    });
+    stream.once('close', () => {
+      const outcome = bytes >= 0 && !failed ? 'built' : failed ? 'failed' : 'aborted';
+      telemetry.zipBuild({ outcome, seconds: (performance.now() - started) / 1000, bytes: Math.max(bytes, 0) });
     });
     return stream;
   }
@@ -142,7 +154,10 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
 
   /** The pin of a canonical version, read without touching refs; null when not pinned (yet). */
   async function pinOf(path: string, version: string): Promise<ResolvedVersion | null> {
-    return isCanonicalFor(path, version) ? pins.get(path, version) : null;
+    if (!isCanonicalFor(path, version)) return null;
+    const pinned = await pins.get(path, version);
+    telemetry.cacheLookup('pin', pinned !== null);
+    return pinned;
   }
 
   /** A canonical version: pinned to the commit it was first served from. */
@@ -215,11 +230,15 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
         const pinned = await pinOf(path, version);
         // A pinned version's go.mod never changes: serve it without reading refs.
         const known = pinned && goMods.get(goModKey(pinned.commit, path, version));
-        if (known) return known;
+        if (known) {
+          telemetry.cacheLookup('mod', true);
+          return fromMemory(known);
+        }
         const { repo, resolved } = await resolveCanonical(path, version, pinned);
         const key = goModKey(resolved.commit, path, version);
         const hit = goMods.get(key);
-        if (hit) return hit;
+        telemetry.cacheLookup('mod', hit !== undefined);
+        if (hit) return fromMemory(hit);
         const data = ownedBuffer(await repo.goModAt(version, resolved.commit));
         goMods.set(key, data);
         return data;
@@ -232,6 +251,8 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
         // "native-1" keeps the keys of caches written before the writer choice was removed.
         const key = createHash('sha256').update(`native-1\0${resolved.commit}\0${path}\0${version}`).digest('hex');
         const cachedSize = zipCache ? await zipCache.lookup(key) : null;
+        // Without a disk cache every request builds: each one is a miss.
+        telemetry.cacheLookup('zip', cachedSize !== null);
         // A cached zip was valid when it was built; otherwise the plan must succeed before any
         // header is sent, so that an invalid module becomes a 404 and not a broken download.
         const plan = cachedSize === null ? await zipPlan(repo, path, version, resolved) : null;
@@ -254,6 +275,20 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
       });
     },
   };
+}
+
+/** go.mod answers served from the memory cache (for the download audit): views made for each answer, so the cached buffer itself is never marked. */
+const servedFromMemory = new WeakSet<Buffer>();
+
+function fromMemory(cached: Buffer): Buffer {
+  const view = cached.subarray();
+  servedFromMemory.add(view);
+  return view;
+}
+
+/** Whether a buffer `goMod` returned came from its memory cache rather than the repository. */
+export function isGoModFromMemory(goMod: Buffer): boolean {
+  return servedFromMemory.has(goMod);
 }
 
 function goModKey(commit: string, path: string, version: string): string {

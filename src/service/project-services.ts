@@ -3,6 +3,8 @@ import { InternalError, isNotFound } from '../errors.js';
 import { openGitRepository } from '../git/open-repository.js';
 import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { createProxyMetrics, type MetricsRegistry } from '../observability/metrics.js';
+import { silentTelemetry } from '../observability/telemetry.js';
 import { MemoryPool } from '../support/memory-pool.js';
 import { parseOrThrow } from '../support/zod-errors.js';
 import { ZipCache } from '../zip/cache.js';
@@ -33,6 +35,8 @@ export interface ProjectServicesOptions {
   cache?: CacheOptions;
   /** Pino-compatible logger. Defaults to silent. */
   logger?: Logger;
+  /** A prom-client `Registry` to report cache hits, zip builds and open repositories into. Defaults to none. */
+  metrics?: MetricsRegistry;
 }
 
 /** A project's service, held open until `release()`: the repository behind it is not closed while a lease is out. */
@@ -95,6 +99,8 @@ interface Entry {
 export function createProjectServices(options: ProjectServicesOptions): ProjectServices {
   const { modulePrefix, cache = {} } = parseOrThrow(ProjectServicesOptionsSchema, options, 'createProjectServices options');
   const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ? createProxyMetrics(options.metrics) : null;
+  const telemetry = metrics ?? silentTelemetry;
   const maxOpen = cache.openRepositories ?? CACHE_DEFAULTS.openRepositories;
   const idleMs = (cache.idleSeconds ?? CACHE_DEFAULTS.idleSeconds) * 1000;
   const memory = new MemoryPool(cache.memoryBytes ?? CACHE_DEFAULTS.memoryBytes);
@@ -179,6 +185,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
           zipCache,
           memory,
           logger,
+          telemetry,
         }),
       ),
     };
@@ -265,7 +272,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     }
   }
 
-  return {
+  const services: ProjectServices = {
     acquire,
     async warm(project, onProgress, signal) {
       const { lease, repository } = await acquireEntry(project);
@@ -301,10 +308,13 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
     },
     async close() {
       closed = true;
+      unwatch();
       for (const entry of [...entries.values()]) closeEntry(entry);
       await Promise.allSettled([...closing]);
     },
   };
+  const unwatch = metrics ? metrics.watch(services) : () => {};
+  return services;
 }
 
 /** Pins of a project with the default module root keep the scope they had before vanity paths. */

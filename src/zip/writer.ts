@@ -28,6 +28,8 @@ export interface NativeZipEntry {
 }
 
 export interface NativeZipOptions {
+  /** Called once the last byte is pushed, with the zip's length (for metrics). */
+  onEnd?: (bytes: number) => void;
   /** zlib deflate level, 0–9; 0 stores every entry. Defaults to 6 (zlib's and git archive's). */
   level?: number;
   /**
@@ -215,7 +217,7 @@ function endRecords(count: number, directorySize: number, directoryOffset: numbe
   return Buffer.concat(parts);
 }
 
-function checkOptions(options: NativeZipOptions): Required<Omit<NativeZipOptions, 'signal' | 'deflatePool'>> {
+function checkOptions(options: NativeZipOptions): Required<Omit<NativeZipOptions, 'signal' | 'deflatePool' | 'onEnd'>> {
   const level = options.level ?? DEFAULT_LEVEL;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const maxBytesInFlight = options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT;
@@ -335,8 +337,10 @@ export function createNativeZipStream(entries: readonly NativeZipEntry[], option
     }
     if (centralIndex < records.length) return;
     finished = true;
-    stream.push(endRecords(records.length, offset - centralStart, centralStart));
+    const tail = endRecords(records.length, offset - centralStart, centralStart);
+    stream.push(tail);
     stream.push(null);
+    options.onEnd?.(offset + tail.length);
   }
 
   function pump(): void {

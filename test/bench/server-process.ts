@@ -4,6 +4,7 @@
  * whole response.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +26,15 @@ export interface BenchServerOptions {
   projects?: { path: string; gitdir: string }[];
   /** Extra `cache` settings (memoryBytes, openRepositories, idleSeconds). */
   cache?: Record<string, number>;
+  /** `--log-level`. Defaults to warn. */
+  logLevel?: string;
+  /** The config's `monitoring` section (`{ metrics: false }` to measure nothing). */
+  monitoring?: Record<string, unknown>;
+  /**
+   * Send the server's stderr (its log) to this file, as a deployment writing to a file or journald
+   * would, instead of a pipe this process drains: then reading the log costs the load generator nothing.
+   */
+  stderrFile?: string;
 }
 
 export interface BenchServer {
@@ -54,13 +64,16 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     })),
     users: [],
     cache: { dir: options.diskCache === false ? false : join(options.dir, 'cache'), ...options.cache },
+    ...(options.monitoring && { monitoring: options.monitoring }),
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', 'warn'], {
+  const logFd = options.stderrFile ? openSync(options.stderrFile, 'w') : null;
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', options.logLevel ?? 'warn'], {
     cwd: options.dir,
     env: { ...process.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', logFd ?? 'pipe'],
   });
+  if (logFd !== null) closeSync(logFd);
   children.add(child);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   exited.then(
@@ -79,7 +92,12 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+    // Until it listens only: a server logging every request would otherwise grow this without end.
+    const onErr = (d: Buffer): void => {
+      output.push(d.toString());
+    };
+    child.stderr?.on('data', onErr);
+    child.stdout!.once('data', () => child.stderr?.off('data', onErr));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited ${code}: ${output.join('')}`));
@@ -87,6 +105,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   });
   // Keep draining output so a chatty server never blocks on a full pipe.
   child.stdout!.resume();
+  child.stderr?.resume();
   return {
     pid: child.pid!,
     origin,

@@ -149,11 +149,13 @@ async function startOnce(options: StartProxyOptions, port: number): Promise<Prox
   await writeFile(configFile, renderConfig(options, port));
   const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configFile], {
     cwd: options.dir,
-    env: { ...process.env, NODE_ENV: 'test' },
+    // Debug, so that every refusal and failure is logged and checked for secrets by assertLogsClean.
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'debug', LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   const chunks: string[] = [];
+  const errChunks: string[] = [];
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((done) => {
     child.once('exit', (code, signal) => {
@@ -192,6 +194,7 @@ async function startOnce(options: StartProxyOptions, port: number): Promise<Prox
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => errChunks.push(d.toString()));
     child.once('exit', () => {
       if (settled) return;
       settled = true;
@@ -229,6 +232,18 @@ async function startOnce(options: StartProxyOptions, port: number): Promise<Prox
         }
       }
       if (leaks.length > 0) throw new Error(`server output leaks secrets:\n${leaks.join('\n')}`);
+      // Every log line is one JSON object (the serve command's default format), with a level and a message.
+      // The last line may still be on its way (a pipe can split a write); it has no newline yet.
+      for (const line of errChunks.join('').split('\n').slice(0, -1)) {
+        if (line === '') continue;
+        let entry: { level?: unknown; msg?: unknown };
+        try {
+          entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+        } catch {
+          throw new Error(`a log line that is not JSON: ${line}`);
+        }
+        if (typeof entry.level !== 'string' || typeof entry.msg !== 'string') throw new Error(`a log line without level or msg: ${line}`);
+      }
     },
     async stop() {
       if (exited) return;

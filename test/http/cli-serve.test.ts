@@ -198,7 +198,7 @@ describe('gitlab-go-proxy serve: SIGHUP reloads the config', () => {
     assert.equal(before.status, 200);
     await writeFile(file, `${await import('node:fs/promises').then((fs) => fs.readFile(file, 'utf8'))}colour: blue\n`);
     server.child.kill('SIGHUP');
-    await server.waitFor(/config refused, the running one keeps serving: .*reload\.yaml: Unrecognized key: "colour"/);
+    await server.waitFor(/config refused, the running one keeps serving: .*reload\.yaml: Unrecognized key: \\?"colour\\?"/);
     assert.deepEqual(await get(listUrl(server, 2, 'two'), NEW_TOKEN), before);
   });
 

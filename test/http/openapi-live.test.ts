@@ -155,6 +155,13 @@ describe('openapi.yaml describes the live answers', () => {
     assert.equal((await checked('POST', `${proxy(3)}/-/warm`, alice)).status, 404);
   });
 
+  test('the monitoring endpoints: GET and HEAD from loopback', async () => {
+    for (const route of ['/-/liveness', '/-/readiness', '/metrics']) {
+      assert.equal((await checked('GET', `${server.url}${route}`)).status, 200, route);
+      assert.equal((await checked('HEAD', `${server.url}${route}`)).status, 200, route);
+    }
+  });
+
   test('/-/health: GET and HEAD', async () => {
     assert.equal((await checked('GET', `${server.url}/-/health`)).status, 200);
     assert.equal((await checked('HEAD', `${server.url}/-/health`)).status, 200);

@@ -9,6 +9,7 @@ import express from 'express';
 import { parse } from 'yaml';
 import { createGoProxyRouter, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from '../../routes/go-proxy.js';
 import { GO_GROUP_PROXY_ROUTES } from '../../routes/group-proxy.js';
+import { OPERATIONS_ROUTES } from '../../routes/health.js';
 import type { ModuleService } from '../../src/service/module-service.js';
 import type { ProjectServices } from '../../src/service/project-services.js';
 import type { ProxyRequestKind } from '../../src/service/proxy-path.js';
@@ -45,8 +46,13 @@ describe('openapi.yaml', () => {
     assert.match(doc.openapi, /^3\.1\.\d+$/);
   });
 
-  test('documents exactly the routes served: the GOPROXY routes of projects and groups, warm and /-/health', () => {
-    const served = [...Object.values(GO_PROXY_ROUTES), ...Object.values(GO_GROUP_PROXY_ROUTES), GO_PROXY_WARM_ROUTE, '/-/health'].sort();
+  test('documents exactly the routes served: the GOPROXY routes of projects and groups, warm, the health endpoints and /metrics', () => {
+    const served = [
+      ...Object.values(GO_PROXY_ROUTES),
+      ...Object.values(GO_GROUP_PROXY_ROUTES),
+      GO_PROXY_WARM_ROUTE,
+      ...OPERATIONS_ROUTES,
+    ].sort();
     assert.deepEqual(Object.keys(doc.paths).sort(), served);
   });
 
@@ -66,8 +72,12 @@ describe('openapi.yaml', () => {
     assert.deepEqual(Object.keys(operation.responses ?? {}).sort(), ['202', '400', '401', '404', '409', '500']);
   });
 
-  test('/-/health: GET and HEAD with 200', () => {
-    for (const method of METHODS) assert.deepEqual(Object.keys(doc.paths['/-/health']?.[method]?.responses ?? {}), ['200'], method);
+  test('the monitoring endpoints: GET and HEAD with 200 and 404 (the allow-list), readiness also 503', () => {
+    for (const route of OPERATIONS_ROUTES) {
+      const statuses = route === '/-/readiness' ? ['200', '404', '503'] : ['200', '404'];
+      for (const method of METHODS)
+        assert.deepEqual(Object.keys(doc.paths[route]?.[method]?.responses ?? {}), statuses, `${method} ${route}`);
+    }
   });
 
   test('every operation has an id and a declared tag', () => {
