@@ -6,8 +6,11 @@ import type { AuthFailureReason } from '../src/observability/metrics.js';
 import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/service/stores.js';
 import { loggerFor } from './request-log.js';
 
-/** Scopes that allow reading packages through the API (GitLab: `api`, or `read_api` for GET/HEAD). */
-const READ_SCOPES: ReadonlySet<string> = new Set(['api', 'read_api']);
+/**
+ * Scopes that allow reading packages through the API (GitLab: `api`, or `read_api` for GET/HEAD;
+ * a deploy token's `read_package_registry`, which no personal access token can hold).
+ */
+const READ_SCOPES: ReadonlySet<string> = new Set(['api', 'read_api', 'read_package_registry']);
 
 export interface AuthOptions<P extends Principal> {
   projects: ProjectStore;
@@ -86,22 +89,33 @@ export function createAuth<P extends Principal>({
 }
 
 /**
- * Credentials from `PRIVATE-TOKEN`, `Authorization: Bearer` or `Authorization: Basic` (password =
- * token, username ignored, as GitLab does). Null when none were presented; 'malformed' when a
- * header was sent but cannot hold a token, which counts as failed credentials.
+ * Credentials from `PRIVATE-TOKEN` (or `?private_token=`), `JOB-TOKEN` (or `?job_token=`),
+ * `Authorization: Bearer` or `Authorization: Basic` (password = token; the username is kept for
+ * deploy tokens). Null when none were presented; 'malformed' when a header was sent but cannot
+ * hold a token, which counts as failed credentials.
  */
 export function readCredentials(req: Request): Credentials | 'malformed' | null {
-  const privateToken = req.get('private-token');
+  const privateToken = req.get('private-token') ?? queryToken(req, 'private_token');
   if (privateToken !== undefined) return { token: privateToken.trim(), source: 'private-token' };
+  const jobToken = req.get('job-token') ?? queryToken(req, 'job_token');
+  if (jobToken !== undefined) return { token: jobToken.trim(), source: 'job-token' };
   const authorization = req.get('authorization');
   if (authorization === undefined) return null;
   const bearer = /^bearer +(.*)$/i.exec(authorization);
   if (bearer) return { token: (bearer[1] ?? '').trim(), source: 'bearer' };
   if (/^basic /i.test(authorization)) {
     const parsed = basicAuth.parse(authorization);
-    return parsed ? { token: parsed.pass, source: 'basic' } : 'malformed';
+    return parsed ? { token: parsed.pass, source: 'basic', username: parsed.name } : 'malformed';
   }
   return 'malformed';
+}
+
+/** A token query parameter: the first value when repeated, undefined when absent. */
+function queryToken(req: Request, name: string): string | undefined {
+  // `query` is absent on a bare IncomingMessage a host may hand over.
+  const value: unknown = req.query?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : undefined;
 }
 
 function hasReadScope(principal: Principal): boolean {

@@ -9,6 +9,7 @@ import express, { type Express } from 'express';
 import { Registry } from 'prom-client';
 import { createErrorHandler, sendError } from '../middleware/error-handler.js';
 import type { ProjectConfig, ServerConfig } from '../src/config.js';
+import { type ConfigGroupStore, createConfigGroupStore } from '../src/config-groups.js';
 import {
   type ConfigPrincipal,
   type ConfigProjectStore,
@@ -20,7 +21,10 @@ import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
+import type { Credentials, Principal, Project } from '../src/service/stores.js';
+import { createGoGetDiscovery } from './go-get-discovery.js';
 import { createGoProxyRouter } from './go-proxy.js';
+import { createGroupGoProxyRouter } from './group-proxy.js';
 import type { Lifecycle } from './health.js';
 import { installOperations } from './operations.js';
 
@@ -44,23 +48,40 @@ export function createApp(config: ServerConfig, options: AppOptions = {}): Expre
 interface ConfigStores {
   projects: ConfigProjectStore;
   tokens: ConfigTokenStore;
+  groups: ConfigGroupStore;
 }
 
 function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigStores {
+  const projects = createConfigProjectStore(withGitdirs(config.projects));
   return {
-    projects: createConfigProjectStore(withGitdirs(config.projects)),
-    tokens: createConfigTokenStore(config.users, now ? { now } : {}),
+    projects,
+    tokens: createConfigTokenStore(config.users, { ...(now && { now }), deployTokens: config.deployTokens }),
+    groups: createConfigGroupStore(
+      config.groups,
+      config.projects.map((p) => p.path),
+      projects,
+      config.modulePrefix,
+    ),
   };
 }
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services, now, metrics: given }: AppOptions,
+  { logger = silentLogger, services: given, now, metrics: givenMetrics }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
+  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
+  // One set of services for the project and the group endpoints: one cache, one memory budget.
+  const services =
+    given ??
+    createProjectServices({
+      modulePrefix: config.modulePrefix,
+      ...(config.cache && { cache: config.cache }),
+      logger,
+      ...(metrics && { metrics }),
+    });
   let stores = storesOf(config, now);
   let current = config;
-  const metrics = config.monitoring.metrics ? (given ?? new Registry()) : undefined;
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
@@ -91,9 +112,39 @@ function createReloadableApp(
       canRead: (principal, project) => (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
       logger,
       ...(metrics && { metrics }),
-      ...(services && { services }),
+      services,
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
+    }),
+  );
+
+  const hooks = {
+    authenticate: (credentials: Credentials) => {
+      const tokens = stores.tokens;
+      const principal = tokens.authenticate(credentials);
+      if (principal) issuedBy.set(principal, tokens);
+      return principal;
+    },
+    canRead: (principal: Principal, project: Project) =>
+      (issuedBy.get(principal) ?? stores.tokens).canRead(principal as ConfigPrincipal, project),
+  };
+  app.use(
+    createGroupGoProxyRouter({
+      modulePrefix: config.modulePrefix,
+      groups: { findGroup: (id) => stores.groups.findGroup(id), groupProjects: (group) => stores.groups.groupProjects(group) },
+      ...hooks,
+      logger,
+      services,
+    }),
+  );
+  app.use(
+    createGoGetDiscovery({
+      modulePrefix: config.modulePrefix,
+      roots: { projectsForModule: (modulePath) => stores.groups.projectsForModule(modulePath) },
+      ...hooks,
+      externalUrl: config.server.externalUrl,
+      goImport: config.server.goImport,
+      logger,
     }),
   );
 

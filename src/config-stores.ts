@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ProjectConfig, UserConfig } from './config.js';
+import type { DeployTokenConfig, ProjectConfig, UserConfig } from './config.js';
 import type { Credentials, Principal, Project, ProjectStore, TokenStore } from './service/stores.js';
 
 /** The hook contract implemented over the config file's `projects` and `users`. */
@@ -7,6 +7,8 @@ import type { Credentials, Principal, Project, ProjectStore, TokenStore } from '
 /** A user from the config file, once one of their tokens matched. */
 export interface ConfigPrincipal extends Principal {
   username: string;
+  /** Set for a deploy token: its principal reads the token's projects and groups, not a user's. */
+  deployToken?: true;
 }
 
 /** The config-backed stores answer synchronously. */
@@ -29,6 +31,7 @@ export function createConfigProjectStore(projects: readonly ProjectConfig[]): Co
       fullPath: entry.path,
       visibility: entry.visibility,
       gitdir: entry.repository,
+      ...(entry.modulePath !== undefined && { modulePath: entry.modulePath }),
     };
     byId.set(String(entry.id), project);
     byPath.set(entry.path.toLowerCase(), project);
@@ -46,11 +49,15 @@ export function createConfigProjectStore(projects: readonly ProjectConfig[]): Co
 export interface ConfigTokenStoreOptions {
   /** The clock used for `expiresAt`. Defaults to the system clock. */
   now?: () => Date;
+  /** Deploy tokens (config `deployTokens`). Defaults to none. */
+  deployTokens?: readonly DeployTokenConfig[];
 }
 
 interface TokenEntry {
   digest: Buffer;
   user: UserConfig;
+  /** The deploy token this entry is, with `user` standing for its reach. */
+  deploy?: DeployTokenConfig;
   expiresAt: Date | undefined;
   revoked: boolean;
   scopes: readonly string[];
@@ -63,8 +70,13 @@ interface TokenEntry {
  */
 export function createConfigTokenStore(
   users: readonly UserConfig[],
-  { now = () => new Date() }: ConfigTokenStoreOptions = {},
+  { now = () => new Date(), deployTokens = [] }: ConfigTokenStoreOptions = {},
 ): ConfigTokenStore {
+  // A deploy token reads like a user who is a member of its projects; its groups are checked apart.
+  const deployUsers = deployTokens.map((deploy) => ({
+    deploy,
+    user: { username: deploy.username, projects: deploy.projects, tokens: [] } as UserConfig,
+  }));
   const entries: TokenEntry[] = users.flatMap((user) =>
     user.tokens.map((token) => ({
       digest: Buffer.from(token.sha256, 'hex'),
@@ -74,17 +86,30 @@ export function createConfigTokenStore(
       scopes: token.scopes,
     })),
   );
+  for (const { deploy, user } of deployUsers) {
+    entries.push({
+      digest: Buffer.from(deploy.sha256, 'hex'),
+      user,
+      deploy,
+      expiresAt: deploy.expiresAt,
+      revoked: deploy.revoked,
+      scopes: deploy.scopes,
+    });
+  }
   const members = new Map<UserConfig, { ids: Set<string>; paths: Set<string> }>();
-  for (const user of users) {
+  for (const user of [...users, ...deployUsers.map((d) => d.user)]) {
     members.set(user, {
       ids: new Set(user.projects.filter((p) => typeof p === 'number').map(String)),
       paths: new Set(user.projects.filter((p) => typeof p === 'string').map((p) => p.toLowerCase())),
     });
   }
   const usernames = new WeakMap<ConfigPrincipal, UserConfig>();
+  const deployGroups = new Map<UserConfig, readonly string[]>(deployUsers.map((d) => [d.user, d.deploy.groups]));
 
   return {
-    authenticate({ token }) {
+    authenticate({ token, username, source }) {
+      // The config file has no CI jobs: a job token can only come from a host's hook.
+      if (source === 'job-token') return null;
       const digest = createHash('sha256').update(token, 'utf8').digest();
       let match: TokenEntry | undefined;
       for (const entry of entries) {
@@ -92,7 +117,13 @@ export function createConfigTokenStore(
       }
       if (!match || match.revoked) return null;
       if (match.expiresAt && now().getTime() >= match.expiresAt.getTime()) return null;
-      const principal: ConfigPrincipal = { username: match.user.username, scopes: match.scopes };
+      // GitLab matches a deploy token's username too; a header without one (PRIVATE-TOKEN) is refused.
+      if (match.deploy && username !== match.deploy.username) return null;
+      const principal: ConfigPrincipal = {
+        username: match.user.username,
+        scopes: match.scopes,
+        ...(match.deploy && { deployToken: true as const }),
+      };
       usernames.set(principal, match.user);
       return principal;
     },
@@ -100,7 +131,10 @@ export function createConfigTokenStore(
       const user = usernames.get(principal);
       const membership = user && members.get(user);
       if (!membership) return false;
-      return membership.ids.has(String(project.id)) || membership.paths.has(project.fullPath.toLowerCase());
+      if (membership.ids.has(String(project.id)) || membership.paths.has(project.fullPath.toLowerCase())) return true;
+      const groups = deployGroups.get(user) ?? [];
+      const lower = project.fullPath.toLowerCase();
+      return groups.some((group) => lower.startsWith(`${group.toLowerCase()}/`));
     },
   };
 }

@@ -7,6 +7,7 @@ import { MonitoringConfigSchema } from './monitoring-config.js';
 import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from './service/options.js';
 import { VISIBILITIES } from './service/stores.js';
 import { parseOrThrow } from './support/zod-errors.js';
+import { checkPath } from './xmod/module-path.js';
 
 /**
  * The standalone server's config file, checked once at startup with strict objects: an unknown
@@ -80,6 +81,45 @@ const UserConfigSchema = z.strictObject({
 });
 export type UserConfig = z.infer<typeof UserConfigSchema>;
 
+/** A group's full path, "group" or "group/sub": one or more GitLab path segments. */
+const GroupFullPath = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/, 'expected a group full path such as "group" or "group/sub"');
+
+const GroupConfigSchema = z.strictObject({
+  /** GitLab's numeric group id, as used in `/api/v4/groups/:id`. */
+  id: z.number().int().positive(),
+  /** The group's full path; its projects are those whose path starts with it. */
+  path: GroupFullPath,
+});
+export type GroupConfig = z.infer<typeof GroupConfigSchema>;
+
+/** GitLab's deploy token scopes; the proxy needs `read_package_registry`. */
+const DeployTokenScope = z.enum([
+  'read_repository',
+  'read_registry',
+  'write_registry',
+  'read_package_registry',
+  'write_package_registry',
+  'read_virtual_registry',
+  'write_virtual_registry',
+]);
+
+const DeployTokenConfigSchema = z.strictObject({
+  /** The deploy token's username: the `login` of its `.netrc` line. */
+  username: z.string().min(1),
+  /** SHA-256 digest of the token, 64 hex digits. */
+  sha256: TokenConfigSchema.shape.sha256,
+  scopes: z.array(DeployTokenScope).min(1),
+  /** Projects (numeric ids or full paths) the token reads. Defaults to none. */
+  projects: z.array(z.union([z.number().int().positive(), ProjectFullPath])).default([]),
+  /** Groups (full paths) whose projects, subgroups included, the token reads. Defaults to none. */
+  groups: z.array(GroupFullPath).default([]),
+  expiresAt: Instant.optional(),
+  revoked: z.boolean().default(false),
+});
+export type DeployTokenConfig = z.infer<typeof DeployTokenConfigSchema>;
+
 const ProjectConfigSchema = z.strictObject({
   /** GitLab's numeric project id, as used in `/api/v4/projects/:id`. */
   id: z.number().int().positive(),
@@ -89,6 +129,16 @@ const ProjectConfigSchema = z.strictObject({
   repository: z.string().min(1),
   /** Who may read it: public (anyone), internal (any valid token), private (its users). */
   visibility: Visibility,
+  /**
+   * The module path of the repository root, replacing `<modulePrefix>/<path>`: a vanity path
+   * ("go.example.org/lib") or a gopkg.in-style one ("gopkg.in/yaml.v3"). Defaults to `<modulePrefix>/<path>`.
+   */
+  modulePath: z
+    .string()
+    .refine((value) => checkPath(value) === null, {
+      error: (issue) => `not a valid module path: ${checkPath(String(issue.input))?.message}`,
+    })
+    .optional(),
 });
 export type ProjectConfig = z.infer<typeof ProjectConfigSchema>;
 
@@ -106,6 +156,13 @@ const ServerSectionSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Serve HTTPS with this certificate. Defaults to plain HTTP (go sends .netrc credentials only over HTTPS). */
   tls: TlsConfigSchema.optional(),
+  /** The public base URL ("https://go.example.com") in go-import tags and client-setup. Defaults to the request's own. */
+  externalUrl: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as "https://gitlab.example.com"' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  /** The go-import tag `?go-get=1` answers: `mod` (through this proxy) or `git` (`<externalUrl>/<path>.git`). Defaults to mod. */
+  goImport: z.enum(['mod', 'git']).default('mod'),
 });
 
 /** The file's cache section: as CacheOptions, with `dir: false` to say "no disk cache". */
@@ -123,6 +180,10 @@ const ServerConfigSchema = z
     projects: z.array(ProjectConfigSchema).default([]),
     /** Users and their tokens. Defaults to none (only public projects can be read). */
     users: z.array(UserConfigSchema).default([]),
+    /** Numeric ids of groups for `/api/v4/groups/:id` (full paths work without). Defaults to none. */
+    groups: z.array(GroupConfigSchema).default([]),
+    /** Deploy tokens, project- or group-scoped. Defaults to none. */
+    deployTokens: z.array(DeployTokenConfigSchema).default([]),
     /**
      * Module cache and memory bounds (see CacheOptions). `cache.dir` defaults to `.cache` beside
      * the config file, so pins survive restarts and zips are built once; `dir: false` keeps
@@ -146,6 +207,7 @@ const ServerConfigSchema = z
       ids.add(project.id);
       paths.add(key);
     });
+    checkClientReferences(config, ctx);
     const digests = new Set<string>();
     config.users.forEach((user, u) => {
       user.projects.forEach((ref, p) => {
@@ -160,6 +222,34 @@ const ServerConfigSchema = z
       });
     });
   });
+/** Module roots and group ids are unique; deploy tokens name known projects and do not reuse a digest. */
+function checkClientReferences(config: z.output<typeof ServerConfigSchema>, ctx: z.RefinementCtx): void {
+  const roots = new Set<string>();
+  config.projects.forEach((project, index) => {
+    const root = project.modulePath ?? `${config.modulePrefix}/${project.path}`;
+    if (roots.has(root)) ctx.addIssue({ code: 'custom', path: ['projects', index, 'modulePath'], message: `two projects serve ${root}` });
+    roots.add(root);
+  });
+  const groupIds = new Set<number>();
+  config.groups.forEach((group, index) => {
+    if (groupIds.has(group.id)) ctx.addIssue({ code: 'custom', path: ['groups', index, 'id'], message: `duplicate group id ${group.id}` });
+    groupIds.add(group.id);
+  });
+  const ids = new Set(config.projects.map((p) => p.id));
+  const paths = new Set(config.projects.map((p) => p.path.toLowerCase()));
+  const digests = new Set(config.users.flatMap((u) => u.tokens.map((t) => t.sha256)));
+  config.deployTokens.forEach((token, t) => {
+    token.projects.forEach((ref, p) => {
+      const known = typeof ref === 'number' ? ids.has(ref) : paths.has(ref.toLowerCase());
+      if (!known) ctx.addIssue({ code: 'custom', path: ['deployTokens', t, 'projects', p], message: 'no such project in "projects"' });
+    });
+    if (digests.has(token.sha256)) {
+      ctx.addIssue({ code: 'custom', path: ['deployTokens', t, 'sha256'], message: 'the same token digest appears twice' });
+    }
+    digests.add(token.sha256);
+  });
+}
+
 /** The folder of the standalone server's disk cache when the config names none, beside the config file. */
 export const DEFAULT_CACHE_DIR = '.cache';
 

@@ -11,6 +11,7 @@ import type { LogFn, Logger } from '../logger.js';
 import { createPinoLogger, LOG_FORMATS, type LogFormat } from '../observability/log.js';
 import { createProjectServices } from '../service/project-services.js';
 import type { WarmProgress } from '../service/warm.js';
+import { clientSetupCommand } from './client-setup.js';
 import { DEMO_PROJECTS, DEMO_USERNAME, prepareDemo } from './demo.js';
 
 /**
@@ -33,6 +34,9 @@ const USAGE = `Usage:
   gitlab-go-proxy warm --config FILE [--project ID_OR_PATH]... [--log-level LEVEL]
       Builds the disk cache (cache.dir) for every tagged version of the projects' modules.
       A server already running on the same cache.dir sees the new zips only after a restart.
+  gitlab-go-proxy client-setup --config FILE (--project ID_OR_PATH | --group ID_OR_PATH) [--url URL] [--username NAME]
+      Prints the go env -w lines (GOPROXY, GONOSUMDB), the .netrc lines and, for Go 1.24 and
+      later, the GOAUTH note for one project or one group of this server (--url: its public URL).
   gitlab-go-proxy help
 `;
 
@@ -57,6 +61,8 @@ export async function main(argv: readonly string[], io: CliIo = { out: process.s
         return await warm(rest, io);
       case 'check':
         return await check(rest, io);
+      case 'client-setup':
+        return await clientSetupCommand(rest, io.out);
       case 'token':
         if (rest[0] !== 'create') throw new UsageError('expected "token create"');
         return tokenCreate(rest.slice(1), io);

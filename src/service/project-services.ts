@@ -8,6 +8,7 @@ import { silentTelemetry } from '../observability/telemetry.js';
 import { MemoryPool } from '../support/memory-pool.js';
 import { parseOrThrow } from '../support/zod-errors.js';
 import { ZipCache } from '../zip/cache.js';
+import { moduleRootOf } from './module-roots.js';
 import { createModuleService, type ModuleService } from './module-service.js';
 import { CACHE_DEFAULTS, type CacheOptions, CacheOptionsSchema, ModulePrefix } from './options.js';
 import { createDiskPins, createMemoryPins, type VersionPins } from './version-pins.js';
@@ -20,6 +21,11 @@ export interface ServedProject {
   fullPath: string;
   /** The project's git directory (bare repository, or a work tree's .git). */
   gitdir: string;
+  /**
+   * The module path of the repository root (a vanity path such as "go.example.org/lib" or
+   * "gopkg.in/yaml.v3"). Defaults to `<modulePrefix>/<fullPath>`.
+   */
+  modulePath?: string | undefined;
 }
 
 export interface ProjectServicesOptions {
@@ -164,7 +170,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   }
 
   function openEntry(project: ServedProject): Entry {
-    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}`;
+    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}\0${moduleRootOf(project, modulePrefix)}`;
     const open = openRepository(project.gitdir);
     const entry: Entry = {
       key,
@@ -174,8 +180,8 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
       service: open.repository.then((repository) =>
         createModuleService({
           repository,
-          codeRoot: `${modulePrefix}/${project.fullPath}`,
-          pins: pinsFor(`${project.id}\0${project.fullPath}`),
+          codeRoot: moduleRootOf(project, modulePrefix),
+          pins: pinsFor(pinScope(project, modulePrefix)),
           zipCache,
           memory,
           logger,
@@ -224,7 +230,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
 
   async function acquireEntry(project: ServedProject): Promise<{ lease: ServiceLease; repository: GitRepository }> {
     if (closed) throw new InternalError('project services are closed', { op: 'services' });
-    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}`;
+    const key = `${project.id}\0${project.fullPath}\0${project.gitdir}\0${moduleRootOf(project, modulePrefix)}`;
     let entry = entries.get(key);
     if (entry) {
       entries.delete(key);
@@ -272,7 +278,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
       const { lease, repository } = await acquireEntry(project);
       try {
         const refs = await repository.refs();
-        const paths = modulePathsFromTags(refs, `${modulePrefix}/${project.fullPath}`);
+        const paths = modulePathsFromTags(refs, moduleRootOf(project, modulePrefix));
         return await warmModules(lease.service, paths, onProgress, signal);
       } finally {
         lease.release();
@@ -282,7 +288,7 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
       const { lease, repository } = await acquireEntry(project);
       try {
         const out: { path: string; versions: string[] }[] = [];
-        for (const path of modulePathsFromTags(await repository.refs(), `${modulePrefix}/${project.fullPath}`)) {
+        for (const path of modulePathsFromTags(await repository.refs(), moduleRootOf(project, modulePrefix))) {
           try {
             const versions = await lease.service.list(path);
             if (versions.length > 0) out.push({ path, versions });
@@ -309,4 +315,10 @@ export function createProjectServices(options: ProjectServicesOptions): ProjectS
   };
   const unwatch = metrics ? metrics.watch(services) : () => {};
   return services;
+}
+
+/** Pins of a project with the default module root keep the scope they had before vanity paths. */
+function pinScope(project: ServedProject, modulePrefix: string): string {
+  const scope = `${project.id}\0${project.fullPath}`;
+  return project.modulePath === undefined ? scope : `${scope}\0${moduleRootOf(project, modulePrefix)}`;
 }

@@ -26,13 +26,18 @@ export interface ProjectStore {
   findProject(idOrFullPath: string): Project | null | Promise<Project | null>;
 }
 
-/** Where presented credentials came from. */
-export type CredentialSource = 'basic' | 'private-token' | 'bearer';
+/**
+ * Where presented credentials came from: `private-token` is the `PRIVATE-TOKEN` header or the
+ * `private_token` query parameter, `job-token` the `JOB-TOKEN` header or the `job_token` parameter.
+ */
+export type CredentialSource = 'basic' | 'private-token' | 'bearer' | 'job-token';
 
 /** Credentials as presented; for Basic auth, the password (the username is ignored, as GitLab does). */
 export interface Credentials {
   token: string;
   source: CredentialSource;
+  /** Basic auth's username: a deploy token's username must match it. */
+  username?: string;
 }
 
 /** What `authenticate` returns; the proxy itself only reads the scopes (`api` or `read_api` needed). */

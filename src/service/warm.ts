@@ -24,6 +24,11 @@ export function modulePathsFromTags(refs: RefSnapshot, codeRoot: string): string
     if (!semver.isValid(v) || semver.canonical(v) !== v || isPseudoVersion(v)) continue;
     const base = dir === '' ? codeRoot : `${codeRoot}/${dir}`;
     const major = semver.major(v);
+    // A gopkg.in root ("gopkg.in/yaml.v3") names its major itself: its tags are its versions.
+    if (dir === '' && /\.v\d+$/.test(codeRoot) && codeRoot.startsWith('gopkg.in/')) {
+      paths.add(codeRoot);
+      continue;
+    }
     if (major === 'v0' || major === 'v1') paths.add(base);
     else {
       paths.add(`${base}/${major}`);

@@ -9,9 +9,15 @@ import { cleanGitEnv, type FixtureWorld, run, runCapture } from './fixtures.js';
 
 let goVersionCache: Promise<string | null> | undefined;
 
+/**
+ * The go command the end-to-end suites drive: `go` on PATH, or GO_E2E_BIN (the second toolchain
+ * run of test/e2e/toolchains.test.ts sets it to Go 1.24's).
+ */
+export const GO_BIN = process.env.GO_E2E_BIN || 'go';
+
 /** `go version` output, or null when there is no usable `go` on PATH. */
 export function goVersion(): Promise<string | null> {
-  goVersionCache ??= runCapture('go', ['version'], { env: process.env, timeoutMs: 30_000 }).then(
+  goVersionCache ??= runCapture(GO_BIN, ['version'], { env: process.env, timeoutMs: 30_000 }).then(
     (r) => (r.code === 0 ? r.stdout.toString().trim() : null),
     () => null,
   );
@@ -21,6 +27,12 @@ export function goVersion(): Promise<string | null> {
 import { IN_CI } from './ci.js';
 
 export { IN_CI };
+
+/** The minor version of GO_BIN (19 for go1.19.8), or 0 when unknown. */
+export async function goMinor(): Promise<number> {
+  const match = /\bgo1\.(\d+)/.exec((await goVersion()) ?? '');
+  return match ? Number(match[1]) : 0;
+}
 
 /**
  * Why the e2e suites must be skipped, or null when they can run. In CI they never skip: a missing
@@ -73,7 +85,7 @@ export interface CertPair {
 }
 
 /** A self-signed certificate with subjectAltName `DNS:localhost,IP:127.0.0.1` (go-modules.md §2.3). */
-export async function createSelfSignedCert(dir: string): Promise<CertPair> {
+export async function createSelfSignedCert(dir: string, extraNames: readonly string[] = []): Promise<CertPair> {
   await mkdir(dir, { recursive: true });
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
@@ -94,7 +106,7 @@ export async function createSelfSignedCert(dir: string): Promise<CertPair> {
       '-subj',
       '/CN=localhost',
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=DNS:localhost,IP:127.0.0.1${extraNames.map((n) => `,DNS:${n}`).join('')}`,
     ],
     { env: process.env },
   );
@@ -246,7 +258,7 @@ export class GoClient {
   async go(args: string[], mode: GoMode, options: { cwd?: string; modcache?: string } = {}): Promise<GoRun> {
     const modcache = options.modcache ?? (await this.freshCache(modeLabel(mode)));
     const env = this.env(mode, modcache);
-    const result = await limitGo(() => runCapture('go', args, { env, cwd: options.cwd ?? this.emptyDir, timeoutMs: 120_000 }));
+    const result = await limitGo(() => runCapture(GO_BIN, args, { env, cwd: options.cwd ?? this.emptyDir, timeoutMs: 120_000 }));
     return {
       args,
       mode: modeLabel(mode),

@@ -25,6 +25,16 @@ export interface ProxyProject {
   /** Absolute path of the bare repository. */
   repository: string;
   visibility: 'public' | 'internal' | 'private';
+  /** The module path of the repository root (a vanity path). Defaults to `<modulePrefix>/<path>`. */
+  modulePath?: string;
+}
+
+export interface ProxyDeployToken {
+  username: string;
+  token: string;
+  scopes: string[];
+  projects?: Array<number | string>;
+  groups?: string[];
 }
 
 export interface ProxyToken {
@@ -53,6 +63,10 @@ export interface StartProxyOptions {
   cache?: boolean;
   /** Milliseconds to wait for the URL. Default 30 s. */
   startTimeoutMs?: number;
+  /** Config `groups`: numeric ids of groups. */
+  groups?: Array<{ id: number; path: string }>;
+  /** Config `deployTokens`. */
+  deployTokens?: ProxyDeployToken[];
 }
 
 export interface HttpResponse {
@@ -193,6 +207,7 @@ async function startOnce(options: StartProxyOptions, port: number): Promise<Prox
   const secrets = [
     ...(options.users ?? []).flatMap((u) => u.tokens.flatMap((t) => [t.token, Buffer.from(`${u.username}:${t.token}`).toString('base64')])),
     ...options.projects.map((p) => p.repository),
+    ...(options.deployTokens ?? []).flatMap((t) => [t.token, Buffer.from(`${t.username}:${t.token}`).toString('base64')]),
   ];
 
   const server: ProxyServer = {
@@ -252,7 +267,21 @@ function renderConfig(options: StartProxyOptions, port: number): string {
   if (options.tls) lines.push('  tls:', `    cert: ${q(options.tls.cert)}`, `    key: ${q(options.tls.key)}`);
   lines.push(`modulePrefix: ${q(options.modulePrefix ?? 'github.com')}`, 'projects:');
   for (const p of options.projects) {
-    lines.push(`  - { id: ${p.id}, path: ${q(p.path)}, repository: ${q(p.repository)}, visibility: ${p.visibility} }`);
+    const modulePath = p.modulePath === undefined ? '' : `, modulePath: ${q(p.modulePath)}`;
+    lines.push(`  - { id: ${p.id}, path: ${q(p.path)}, repository: ${q(p.repository)}, visibility: ${p.visibility}${modulePath} }`);
+  }
+  if (options.groups) {
+    lines.push('groups:', ...options.groups.map((g) => `  - { id: ${g.id}, path: ${q(g.path)} }`));
+  }
+  if (options.deployTokens) {
+    lines.push('deployTokens:');
+    for (const t of options.deployTokens) {
+      const projects = (t.projects ?? []).map((x) => (typeof x === 'number' ? String(x) : q(x))).join(', ');
+      const groups = (t.groups ?? []).map(q).join(', ');
+      lines.push(
+        `  - { username: ${q(t.username)}, sha256: ${q(sha256Hex(t.token))}, scopes: [${t.scopes.join(', ')}], projects: [${projects}], groups: [${groups}] }`,
+      );
+    }
   }
   if (options.users && options.users.length > 0) {
     lines.push('users:');

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { parse } from 'yaml';
 import { createGoProxyRouter, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from '../../routes/go-proxy.js';
+import { GO_GROUP_PROXY_ROUTES } from '../../routes/group-proxy.js';
 import { OPERATIONS_ROUTES } from '../../routes/health.js';
 import type { ModuleService } from '../../src/service/module-service.js';
 import type { ProjectServices } from '../../src/service/project-services.js';
@@ -45,13 +46,18 @@ describe('openapi.yaml', () => {
     assert.match(doc.openapi, /^3\.1\.\d+$/);
   });
 
-  test('documents exactly the routes served: the GOPROXY routes, warm, the health endpoints and /metrics', () => {
-    const served = [...Object.values(GO_PROXY_ROUTES), GO_PROXY_WARM_ROUTE, ...OPERATIONS_ROUTES].sort();
+  test('documents exactly the routes served: the GOPROXY routes of projects and groups, warm, the health endpoints and /metrics', () => {
+    const served = [
+      ...Object.values(GO_PROXY_ROUTES),
+      ...Object.values(GO_GROUP_PROXY_ROUTES),
+      GO_PROXY_WARM_ROUTE,
+      ...OPERATIONS_ROUTES,
+    ].sort();
     assert.deepEqual(Object.keys(doc.paths).sort(), served);
   });
 
-  for (const [kind, route] of Object.entries(GO_PROXY_ROUTES)) {
-    test(`${kind}: GET and HEAD with 200, 304, 400, 401, 404 and 500`, () => {
+  for (const route of [...Object.values(GO_PROXY_ROUTES), ...Object.values(GO_GROUP_PROXY_ROUTES)]) {
+    test(`${route}: GET and HEAD with 200, 304, 400, 401, 404 and 500`, () => {
       for (const method of METHODS) {
         const operation = doc.paths[route]?.[method];
         assert.ok(operation, `${method.toUpperCase()} ${route}`);

@@ -27,7 +27,7 @@ test('defaults, resolved paths and normalised digests', () => {
     { ...base, cache: { dir: 'cache', maxBytes: 1024 }, server: { tls: { cert: 'c.pem', key: '/abs/k.pem' } } },
     where,
   );
-  assert.deepEqual(config.server, { host: '127.0.0.1', port: 8080, tls: { cert: '/etc/proxy/c.pem', key: '/abs/k.pem' } });
+  assert.deepEqual(config.server, { host: '127.0.0.1', port: 8080, goImport: 'mod', tls: { cert: '/etc/proxy/c.pem', key: '/abs/k.pem' } });
   assert.equal(config.projects[0]?.repository, '/etc/proxy/repos/group/sub/project.git');
   assert.equal(config.cache?.dir, '/etc/proxy/cache');
   const token = config.users[0]?.tokens[0];

@@ -115,14 +115,14 @@ describe('properties of the credentials parser', () => {
   const request = (headers: Record<string, string>) =>
     ({ get: (name: string) => headers[name.toLowerCase()] }) as unknown as Parameters<typeof readCredentials>[0];
 
-  test('Basic: the password is the token, whatever the username; any other header never throws', () => {
+  test('Basic: the password is the token, whatever the username (kept for deploy tokens); any other header never throws', () => {
     fc.assert(
       fc.property(
         fc.string().filter((u) => !u.includes(':')),
         fc.string(),
         (user, password) => {
           const header = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-          assert.deepEqual(readCredentials(request({ authorization: header })), { token: password, source: 'basic' });
+          assert.deepEqual(readCredentials(request({ authorization: header })), { token: password, source: 'basic', username: user });
         },
       ),
       RUNS,
