@@ -67,15 +67,21 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services: givenServices, now, metrics: givenMetrics }: AppOptions,
+  { logger = silentLogger, services: given, now, metrics: givenMetrics }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
+  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   // One set of services for the project and the group endpoints: one cache, one memory budget.
   const services =
-    givenServices ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+    given ??
+    createProjectServices({
+      modulePrefix: config.modulePrefix,
+      ...(config.cache && { cache: config.cache }),
+      logger,
+      ...(metrics && { metrics }),
+    });
   let stores = storesOf(config, now);
   let current = config;
-  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
