@@ -20,6 +20,7 @@ import {
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
+import { startTracing } from '../src/observability/tracing-sdk.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import type { Credentials, Principal, Project } from '../src/service/stores.js';
 import { createGoGetDiscovery } from './go-get-discovery.js';
@@ -208,6 +209,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     key: await readTlsFile(tls.key, 'server.tls.key', options.configFile),
   };
   const ownsServices = !options.services;
+  const tracing = config.monitoring.tracing ? startTracing(config.monitoring.tracing) : null;
   const metrics = config.monitoring.metrics ? (options.metrics ?? new Registry()) : undefined;
   const services =
     options.services ??
@@ -232,6 +234,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await listen(server, config.server.port, config.server.host);
   } catch (err) {
     if (ownsServices) await services.close();
+    await tracing?.shutdown();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -251,6 +254,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
         }
       }
+      // The tracer provider is registered once per process.
+      if (!isDeepStrictEqual(next.monitoring.tracing, serving.monitoring.tracing)) {
+        const where = options.configFile === undefined ? 'monitoring.tracing' : `${options.configFile}: monitoring.tracing`;
+        throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
+      }
       const unavailable = await checkRepositories(next, services, logger);
       swap(next);
       serving = next;
@@ -262,7 +270,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       const drainMs = options.drainMs ?? serving.monitoring.drainSeconds * 1000;
       closing ??= drain(drainMs)
         .then(() => shutdown(server, options.shutdownTimeoutMs ?? 10_000))
-        .then(() => (ownsServices ? services.close() : undefined));
+        .then(() => (ownsServices ? services.close() : undefined))
+        .then(() => tracing?.shutdown());
       return closing;
     },
   };
