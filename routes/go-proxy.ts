@@ -3,12 +3,14 @@ import { authorizedRequest, createAuth } from '../middleware/auth.js';
 import { createErrorHandler } from '../middleware/error-handler.js';
 import { createRequestLog, noteProject } from '../middleware/request-log.js';
 import { ConflictError, errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
+import { createMirrorKeeper } from '../src/mirror/mirror-keeper.js';
 import { isGoModFromMemory } from '../src/service/module-service.js';
 import { createProjectServices } from '../src/service/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
 import type { Principal } from '../src/service/stores.js';
 import { auditDownload, defaultPrincipalName } from './download-audit.js';
 import { type GoProxyRouterOptions, parseRouterOptions } from './go-proxy-options.js';
+import { acquireFresh } from './mirror-freshness.js';
 import { createObservability } from './observability.js';
 import { classifyRequest } from './request-kind.js';
 import { abortOnClose, cachePolicyFor, sendInfo, sendList, sendMod, sendZip } from './responses.js';
@@ -65,6 +67,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
   const audit = { logger, metrics, onDownload: checked.onDownload, principalName: checked.principalName ?? defaultPrincipalName };
   // Warming fills the disk cache. With `cache`, it says whether there is one; with `services`
   // alone, the services bring their own cache and warming is allowed.
+  const mirrors = checked.mirrors ?? createMirrorKeeper({ logger });
   const canWarm = cache ? cache.dir !== undefined : shared !== undefined;
 
   const router = Router({ mergeParams: true, caseSensitive: true });
@@ -88,7 +91,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     const request = parseProxyPath(rawPath);
     // Held until the response is over: a zip streams after this handler returns, and its
     // repository must stay open until the last byte.
-    const { service, release } = await services.acquire(project);
+    const { service, release } = await acquireFresh(services, mirrors, project, request);
     res.once('close', release);
     const cacheControl = cachePolicyFor(request, project.visibility);
     switch (request.kind) {

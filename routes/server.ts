@@ -19,6 +19,8 @@ import {
 } from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
+import { createMirrorKeeper, type MirrorKeeper } from '../src/mirror/mirror-keeper.js';
+import { upstreamFromConfig } from '../src/mirror/upstream-options.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import type { Credentials, Principal, Project } from '../src/service/stores.js';
@@ -37,6 +39,8 @@ export interface AppOptions {
   now?: () => Date;
   /** The prom-client Registry `/metrics` serves. Defaults to a new one per app (never prom-client's global one). */
   metrics?: MetricsRegistry;
+  /** Keeps the mirrors of projects with an `upstream` fresh. Defaults to one for this app. */
+  mirrors?: MirrorKeeper;
 }
 
 /** The standalone app: the Go proxy for the configured projects, `/-/health`, text 404s. */
@@ -67,7 +71,7 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services: givenServices, now, metrics: givenMetrics }: AppOptions,
+  { logger = silentLogger, services: givenServices, now, metrics: givenMetrics, mirrors }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
   // One set of services for the project and the group endpoints: one cache, one memory budget.
@@ -107,6 +111,7 @@ function createReloadableApp(
       logger,
       ...(metrics && { metrics }),
       services,
+      ...(mirrors && { mirrors }),
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
     }),
@@ -213,10 +218,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
 
   let lifecycle: Lifecycle = 'starting';
-  const unavailableProjects = await checkRepositories(config, services, logger);
+  const mirrors = createMirrorKeeper({ logger });
+  const unavailableProjects = await checkRepositories(config, services, logger, mirrors);
   const { app, swap } = createReloadableApp(
     config,
-    { logger, services, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
+    { logger, services, mirrors, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
     () => lifecycle,
   );
   const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
@@ -245,7 +251,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
         }
       }
-      const unavailable = await checkRepositories(next, services, logger);
+      const unavailable = await checkRepositories(next, services, logger, mirrors);
       swap(next);
       serving = next;
       logger.info({ op: 'reload', projects: next.projects.length, users: next.users.length }, 'config reloaded');
@@ -277,9 +283,19 @@ function gitdirOf(repository: string): string {
   return repository;
 }
 
-async function checkRepositories(config: ServerConfig, services: ProjectServices, logger: Logger): Promise<number[]> {
+async function checkRepositories(
+  config: ServerConfig,
+  services: ProjectServices,
+  logger: Logger,
+  mirrors: MirrorKeeper,
+): Promise<number[]> {
   const unavailable: number[] = [];
   for (const project of withGitdirs(config.projects)) {
+    // A mirror missing is cloned now (a failure is logged by the keeper, and the check below reports it).
+    if (project.upstream) {
+      const upstream = upstreamFromConfig(project.upstream, (p) => p, `projects[${project.id}].upstream`);
+      await mirrors.fresh({ id: project.id, gitdir: project.repository, upstream });
+    }
     try {
       (await services.acquire({ id: project.id, fullPath: project.path, gitdir: project.repository })).release();
     } catch (err) {
