@@ -10,7 +10,7 @@ import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path
 import type { Principal } from '../src/service/stores.js';
 import { auditDownload, defaultPrincipalName } from './download-audit.js';
 import { type GoProxyRouterOptions, parseRouterOptions } from './go-proxy-options.js';
-import { acquireFresh } from './mirror-freshness.js';
+import { acquireFresh, startRefresh } from './mirror-freshness.js';
 import { createObservability } from './observability.js';
 import { classifyRequest } from './request-kind.js';
 import { abortOnClose, cachePolicyFor, sendInfo, sendList, sendMod, sendZip } from './responses.js';
@@ -35,12 +35,14 @@ export const GO_PROXY_ROUTES: Readonly<Record<ProxyRequestKind, string>> = {
 
 /** POST: builds every missing cache entry of one project (for a git server's post-receive hook). */
 export const GO_PROXY_WARM_ROUTE = '/api/v4/projects/{id}/packages/go/-/warm';
+/** `POST`: fetch a mirrored project's upstream now (routes/mirror-freshness.ts). */
+export const GO_PROXY_REFRESH_ROUTE = '/api/v4/projects/{id}/packages/go/-/refresh';
 
 // The raw (still percent-encoded) part after /packages/go/; :id never holds a slash.
 const PROXY_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go(\/.*)$/;
 
 // The warm route as the router matches it (a trailing slash is allowed, as for every Express route).
-const WARM_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go\/-\/warm\/?$/;
+const WARM_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go\/-\/(?:warm|refresh)\/?$/;
 
 /** GET and HEAD anywhere, POST on the warm route: what the router answers. Everything else falls through to the host app. */
 function isServed(req: Request): boolean {
@@ -148,6 +150,12 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     // The same media type as the .info answers: JSON is UTF-8 by definition (RFC 8259), no charset.
     res.status(202).setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ status: running ? 'running' : 'started' }));
+  });
+  router.post(`${GO_PROXY_BASE}/-/refresh`, readAuth, function refreshMirror(_req, res) {
+    const { project, principal } = authorizedRequest(res);
+    startRefresh(mirrors, project, principal);
+    res.status(202).setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ status: 'started' }));
   });
   router.use(createErrorHandler({ logger }));
   return router;

@@ -1,7 +1,8 @@
-import { isNotFound } from '../src/errors.js';
+import { ConflictError, ForbiddenError, isNotFound, UnauthenticatedError } from '../src/errors.js';
 import type { MirrorKeeper } from '../src/mirror/mirror-keeper.js';
 import type { ProjectServices, ServedProject, ServiceLease } from '../src/service/project-services.js';
 import type { ProxyRequest } from '../src/service/proxy-path.js';
+import type { Principal } from '../src/service/stores.js';
 import { canonical, isValid } from '../src/xmod/semver.js';
 
 /** A version a request names exactly (a tag or pseudo-version), as opposed to a query (branch, hash, `v1`). */
@@ -48,4 +49,14 @@ export async function acquireFresh(
     await mirrors.refresh(mirrored);
     return lease;
   }
+}
+
+/** `POST …/packages/go/-/refresh`: fetches the project's mirror now (joining a fetch already running) and answers 202 without waiting. */
+export function startRefresh(mirrors: MirrorKeeper, project: ServedProject, principal: Principal | null): void {
+  if (!principal) throw new UnauthenticatedError();
+  // A fetch writes to the mirror, so it takes GitLab's write scope, as warming does.
+  if (!principal.scopes.includes('api')) throw new ForbiddenError('refresh needs the api scope', { op: 'refresh' });
+  const upstream = project.upstream;
+  if (upstream === undefined) throw new ConflictError('this project has no upstream to refresh from', { op: 'refresh' });
+  void mirrors.refresh({ id: project.id, gitdir: project.gitdir, upstream }, { wait: false });
 }

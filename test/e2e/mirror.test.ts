@@ -6,18 +6,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BuiltRepo, createFixtureWorld, type FixtureWorld } from '../helpers/fixtures.js';
 import { type GitHttpServer, startGitHttpServer } from '../helpers/git-http-backend.js';
 import { createSelfSignedCert, diffDownloads, GoClient, type GoMode, goSkipReason, writeNetrc } from '../helpers/go-client.js';
-import { type ProxyServer, startProxy } from '../helpers/proxy-process.js';
+import { httpRequest, type ProxyServer, startProxy } from '../helpers/proxy-process.js';
 
 const skip = await goSkipReason();
 
 const TOKEN = `glpat-${randomBytes(12).toString('hex')}`;
+const API_TOKEN = `glpat-${randomBytes(12).toString('hex')}`;
 const UPSTREAM_PASSWORD = `upstream-${randomBytes(12).toString('hex')}`;
 const WRONG_PASSWORD = `wrong-${randomBytes(12).toString('hex')}`;
 const REFRESH_SECONDS = 1;
@@ -43,6 +44,7 @@ describe('mirrored project: upstream fetched over smart HTTP with isomorphic-git
   let mode: GoMode;
   let badMode: GoMode;
   let mirrorDir: string;
+  let certFile: string;
 
   before(async () => {
     world = await createFixtureWorld('goproxy-mirror-');
@@ -66,6 +68,7 @@ describe('mirrored project: upstream fetched over smart HTTP with isomorphic-git
     await writeFile(join(world.root, 'upstream-password'), `${UPSTREAM_PASSWORD}\n`);
     await writeFile(join(world.root, 'wrong-password'), `${WRONG_PASSWORD}\n`);
     const cert = await createSelfSignedCert(join(world.root, 'tls'));
+    certFile = cert.certFile;
     mirrorDir = join(world.root, 'mirrors', 'mirrored.git');
     const project = (repository: string, passwordFile: string) => ({
       id: 7,
@@ -74,7 +77,16 @@ describe('mirrored project: upstream fetched over smart HTTP with isomorphic-git
       visibility: 'private' as const,
       upstream: { url, username: 'proxy', passwordFile, refreshSeconds: REFRESH_SECONDS },
     });
-    const users = [{ username: 'tester', projects: [7], tokens: [{ token: TOKEN, scopes: ['read_api'] }] }];
+    const users = [
+      {
+        username: 'tester',
+        projects: [7],
+        tokens: [
+          { token: TOKEN, scopes: ['read_api'] },
+          { token: API_TOKEN, scopes: ['api'] },
+        ],
+      },
+    ];
     server = await startProxy({
       dir: join(world.root, 'server'),
       tls: { cert: cert.certFile, key: cert.keyFile },
@@ -129,13 +141,36 @@ describe('mirrored project: upstream fetched over smart HTTP with isomorphic-git
     assert.equal(proxy.Version, 'v1.3.0');
   });
 
+  it('POST …/-/refresh with an api token fetches the mirror at once (202); a read_api token gets 404 and fetches nothing', async () => {
+    execFileSync('git', ['--git-dir', repo.gitdir, 'tag', 'v1.4.0', 'v1.1.0^{commit}']);
+    const post = (token: string) =>
+      httpRequest(`${server.goproxy(7)}/-/refresh`, { method: 'POST', headers: { 'PRIVATE-TOKEN': token }, ca: readFileSync(certFile) });
+    const hasTag = () => {
+      try {
+        execFileSync('git', ['--git-dir', mirrorDir, 'rev-parse', '--verify', '-q', 'refs/tags/v1.4.0'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const refused = await post(TOKEN);
+    assert.equal(refused.status, 404);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(hasTag(), false, 'a refused refresh fetched');
+    const accepted = await post(API_TOKEN);
+    assert.equal(accepted.status, 202);
+    assert.deepEqual(JSON.parse(accepted.text), { status: 'started' });
+    // No go request in between: only the refresh call can have fetched the tag.
+    await eventually('v1.4.0 in the mirror', async () => hasTag());
+  });
+
   it('with the upstream stopped the proxy still serves what it has, and logs a warning', async () => {
     await upstreamServer.stop();
     try {
       await new Promise((r) => setTimeout(r, REFRESH_SECONDS * 1000 + 100));
       const listed = await go.listVersions(repo.modulePath, mode);
       assert.ok(listed.ok, listed.error);
-      assert.deepEqual(listed.versions, ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v1.3.0']);
+      assert.deepEqual(listed.versions, ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v1.3.0', 'v1.4.0']);
       const proxy = await go.modDownload(`${repo.modulePath}@v1.0.0`, mode);
       assert.ok(proxy.ok, proxy.Error);
       await eventually('the unreachable warning', async () => /"reason":"unreachable"/.test(server.output()));
@@ -155,6 +190,13 @@ describe('mirrored project: upstream fetched over smart HTTP with isomorphic-git
     assert.match(line, /"project":7/);
     assert.match(line, /refused the credentials \(HTTP 401\)/);
     for (const s of [server, badServer])
-      s.assertLogsClean([WRONG_PASSWORD, UPSTREAM_PASSWORD, TOKEN, `${upstreamServer.url}/${basename(repo.gitdir)}`, repo.gitdir]);
+      s.assertLogsClean([
+        WRONG_PASSWORD,
+        UPSTREAM_PASSWORD,
+        TOKEN,
+        API_TOKEN,
+        `${upstreamServer.url}/${basename(repo.gitdir)}`,
+        repo.gitdir,
+      ]);
   });
 });
