@@ -22,6 +22,7 @@ import { type Logger, silentLogger } from '../src/logger.js';
 import { createMirrorKeeper, type MirrorKeeper } from '../src/mirror/mirror-keeper.js';
 import { upstreamFromConfig } from '../src/mirror/upstream-options.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
+import { startTracing } from '../src/observability/tracing-sdk.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import type { Credentials, Principal, Project } from '../src/service/stores.js';
 import { createGoGetDiscovery } from './go-get-discovery.js';
@@ -71,15 +72,21 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services: givenServices, now, metrics: givenMetrics, mirrors }: AppOptions,
+  { logger = silentLogger, services: given, now, metrics: givenMetrics, mirrors }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
+  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   // One set of services for the project and the group endpoints: one cache, one memory budget.
   const services =
-    givenServices ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+    given ??
+    createProjectServices({
+      modulePrefix: config.modulePrefix,
+      ...(config.cache && { cache: config.cache }),
+      logger,
+      ...(metrics && { metrics }),
+    });
   let stores = storesOf(config, now);
   let current = config;
-  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
@@ -207,6 +214,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     key: await readTlsFile(tls.key, 'server.tls.key', options.configFile),
   };
   const ownsServices = !options.services;
+  const tracing = config.monitoring.tracing ? startTracing(config.monitoring.tracing) : null;
   const metrics = config.monitoring.metrics ? (options.metrics ?? new Registry()) : undefined;
   const services =
     options.services ??
@@ -232,6 +240,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await listen(server, config.server.port, config.server.host);
   } catch (err) {
     if (ownsServices) await services.close();
+    await tracing?.shutdown();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -251,6 +260,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
         }
       }
+      // The tracer provider is registered once per process.
+      if (!isDeepStrictEqual(next.monitoring.tracing, serving.monitoring.tracing)) {
+        const where = options.configFile === undefined ? 'monitoring.tracing' : `${options.configFile}: monitoring.tracing`;
+        throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
+      }
       const unavailable = await checkRepositories(next, services, logger, mirrors);
       swap(next);
       serving = next;
@@ -262,7 +276,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       const drainMs = options.drainMs ?? serving.monitoring.drainSeconds * 1000;
       closing ??= drain(drainMs)
         .then(() => shutdown(server, options.shutdownTimeoutMs ?? 10_000))
-        .then(() => (ownsServices ? services.close() : undefined));
+        .then(() => (ownsServices ? services.close() : undefined))
+        .then(() => tracing?.shutdown());
       return closing;
     },
   };
