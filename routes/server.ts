@@ -19,8 +19,8 @@ import {
 } from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
-import { createMirrorKeeper, type MirrorKeeper } from '../src/mirror/mirror-keeper.js';
-import { upstreamFromConfig } from '../src/mirror/upstream-options.js';
+import { createMirrorKeeper, type MirroredProject, type MirrorKeeper } from '../src/mirror/mirror-keeper.js';
+import { MIRROR_DEFAULTS, upstreamFromConfig } from '../src/mirror/upstream-options.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { startTracing } from '../src/observability/tracing-sdk.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
@@ -235,6 +235,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   );
   const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
   let serving = config;
+  const stopMirrors = mirrors.schedule(() => mirroredProjects(serving), MIRROR_DEFAULTS.intervalSeconds * 1000);
 
   try {
     await listen(server, config.server.port, config.server.host);
@@ -273,6 +274,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     },
     close() {
       lifecycle = 'shutting-down';
+      stopMirrors();
       const drainMs = options.drainMs ?? serving.monitoring.drainSeconds * 1000;
       closing ??= drain(drainMs)
         .then(() => shutdown(server, options.shutdownTimeoutMs ?? 10_000))
@@ -298,6 +300,21 @@ function gitdirOf(repository: string): string {
   return repository;
 }
 
+/** The config's projects that have an upstream, as the mirror keeper takes them. */
+function mirroredProjects(config: ServerConfig): MirroredProject[] {
+  return withGitdirs(config.projects).flatMap((project) =>
+    project.upstream
+      ? [
+          {
+            id: project.id,
+            gitdir: project.repository,
+            upstream: upstreamFromConfig(project.upstream, (p) => p, `projects[${project.id}].upstream`),
+          },
+        ]
+      : [],
+  );
+}
+
 async function checkRepositories(
   config: ServerConfig,
   services: ProjectServices,
@@ -307,10 +324,8 @@ async function checkRepositories(
   const unavailable: number[] = [];
   for (const project of withGitdirs(config.projects)) {
     // A mirror missing is cloned now (a failure is logged by the keeper, and the check below reports it).
-    if (project.upstream) {
-      const upstream = upstreamFromConfig(project.upstream, (p) => p, `projects[${project.id}].upstream`);
-      await mirrors.fresh({ id: project.id, gitdir: project.repository, upstream });
-    }
+    const mirrored = mirroredProjects({ ...config, projects: [project] })[0];
+    if (mirrored) await mirrors.fresh(mirrored);
     try {
       (await services.acquire({ id: project.id, fullPath: project.path, gitdir: project.repository })).release();
     } catch (err) {

@@ -32,6 +32,12 @@ export interface MirrorKeeper {
   refresh(project: MirroredProject, options?: { wait?: boolean }): Promise<void>;
   /** Resolves once every running fetch has ended. */
   idle(): Promise<void>;
+  /**
+   * The background scheduler: every `intervalMs`, each project `projects()` returns (read anew
+   * each time, so a reload is followed) is fetched when older than its refreshSeconds, without
+   * anyone waiting. Returns the function that stops it.
+   */
+  schedule(projects: () => readonly MirroredProject[], intervalMs: number): () => void;
 }
 
 interface MirrorState {
@@ -114,6 +120,18 @@ export function createMirrorKeeper(options: MirrorKeeperOptions): MirrorKeeper {
     },
     async idle() {
       await Promise.all([...states.values()].map((s) => s.running));
+    },
+    schedule(projects, intervalMs) {
+      const timer = setInterval(() => {
+        for (const project of projects()) {
+          const state = stateOf(project.gitdir);
+          const maxAge = (project.upstream.refreshSeconds ?? MIRROR_DEFAULTS.refreshSeconds) * 1000;
+          if (!state.running && now() - state.checkedAt >= maxAge) void start(project);
+        }
+      }, intervalMs);
+      // The scheduler alone never keeps the process alive.
+      timer.unref();
+      return () => clearInterval(timer);
     },
   };
 }

@@ -89,6 +89,29 @@ describe('MirrorKeeper: single-flight, bounded waits, failures logged without se
     for (const secret of ['not-the-password', PASSWORD, 'k.git', box.root]) assert.ok(!text.includes(secret), `log holds ${secret}`);
   });
 
+  it('the scheduler fetches a stale mirror with no request asking, and stops when told', async () => {
+    const keeper = createMirrorKeeper({ logger: recordingLogger([]), minFreeBytes: 0 });
+    const project = { id: 4, gitdir: join(box.root, 'm4.git'), upstream: { url, username: 'u', password: PASSWORD, refreshSeconds: 0.05 } };
+    await keeper.fresh(project);
+    commitAll(work, 'second', BASE_TIME + 10);
+    work.raw(['tag', 'v1.1.0']);
+    work.raw(['push', '-q', '--mirror', join(box.root, 'srv/k.git')]);
+    const stop = keeper.schedule(() => [project], 50);
+    try {
+      const deadline = Date.now() + 10_000;
+      const mirror = box.runner(project.gitdir);
+      const has = (): boolean => mirror.text(['for-each-ref', 'refs/tags/v1.1.0']) !== '';
+      while (!has() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(has(), 'the scheduler did not fetch v1.1.0');
+    } finally {
+      stop();
+      await keeper.idle();
+    }
+    const discoveries = server.counts.discover;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(server.counts.discover, discoveries, 'the scheduler went on after stop()');
+  });
+
   it('a request waits at most waitMs for a fetch to an upstream that does not answer, then goes on', async () => {
     const keeper = createMirrorKeeper({ logger: recordingLogger([]), minFreeBytes: 0, waitMs: 200, idleTimeoutMs: 3_000 });
     const project = { id: 1, gitdir: join(box.root, 'm1.git'), upstream: { url, username: 'u', password: PASSWORD, refreshSeconds: 3600 } };
