@@ -19,6 +19,8 @@ import {
 } from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
+import { createMirrorKeeper, type MirroredProject, type MirrorKeeper } from '../src/mirror/mirror-keeper.js';
+import { MIRROR_DEFAULTS, upstreamFromConfig } from '../src/mirror/upstream-options.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { startTracing } from '../src/observability/tracing-sdk.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
@@ -38,6 +40,8 @@ export interface AppOptions {
   now?: () => Date;
   /** The prom-client Registry `/metrics` serves. Defaults to a new one per app (never prom-client's global one). */
   metrics?: MetricsRegistry;
+  /** Keeps the mirrors of projects with an `upstream` fresh. Defaults to one for this app. */
+  mirrors?: MirrorKeeper;
 }
 
 /** The standalone app: the Go proxy for the configured projects, `/-/health`, text 404s. */
@@ -68,7 +72,7 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services: given, now, metrics: givenMetrics }: AppOptions,
+  { logger = silentLogger, services: given, now, metrics: givenMetrics, mirrors }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
   const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
@@ -114,6 +118,7 @@ function createReloadableApp(
       logger,
       ...(metrics && { metrics }),
       services,
+      ...(mirrors && { mirrors }),
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
     }),
@@ -221,14 +226,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
 
   let lifecycle: Lifecycle = 'starting';
-  const unavailableProjects = await checkRepositories(config, services, logger);
+  const mirrors = createMirrorKeeper({ logger });
+  const unavailableProjects = await checkRepositories(config, services, logger, mirrors);
   const { app, swap } = createReloadableApp(
     config,
-    { logger, services, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
+    { logger, services, mirrors, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
     () => lifecycle,
   );
   const server = credentials ? https.createServer(credentials, app) : http.createServer(app);
   let serving = config;
+  const stopMirrors = mirrors.schedule(() => mirroredProjects(serving), MIRROR_DEFAULTS.intervalSeconds * 1000);
 
   try {
     await listen(server, config.server.port, config.server.host);
@@ -259,7 +266,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         const where = options.configFile === undefined ? 'monitoring.tracing' : `${options.configFile}: monitoring.tracing`;
         throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
       }
-      const unavailable = await checkRepositories(next, services, logger);
+      const unavailable = await checkRepositories(next, services, logger, mirrors);
       swap(next);
       serving = next;
       logger.info({ op: 'reload', projects: next.projects.length, users: next.users.length }, 'config reloaded');
@@ -267,6 +274,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     },
     close() {
       lifecycle = 'shutting-down';
+      stopMirrors();
       const drainMs = options.drainMs ?? serving.monitoring.drainSeconds * 1000;
       closing ??= drain(drainMs)
         .then(() => shutdown(server, options.shutdownTimeoutMs ?? 10_000))
@@ -292,9 +300,32 @@ function gitdirOf(repository: string): string {
   return repository;
 }
 
-async function checkRepositories(config: ServerConfig, services: ProjectServices, logger: Logger): Promise<number[]> {
+/** The config's projects that have an upstream, as the mirror keeper takes them. */
+function mirroredProjects(config: ServerConfig): MirroredProject[] {
+  return withGitdirs(config.projects).flatMap((project) =>
+    project.upstream
+      ? [
+          {
+            id: project.id,
+            gitdir: project.repository,
+            upstream: upstreamFromConfig(project.upstream, (p) => p, `projects[${project.id}].upstream`),
+          },
+        ]
+      : [],
+  );
+}
+
+async function checkRepositories(
+  config: ServerConfig,
+  services: ProjectServices,
+  logger: Logger,
+  mirrors: MirrorKeeper,
+): Promise<number[]> {
   const unavailable: number[] = [];
   for (const project of withGitdirs(config.projects)) {
+    // A mirror missing is cloned now (a failure is logged by the keeper, and the check below reports it).
+    const mirrored = mirroredProjects({ ...config, projects: [project] })[0];
+    if (mirrored) await mirrors.fresh(mirrored);
     try {
       (await services.acquire({ id: project.id, fullPath: project.path, gitdir: project.repository })).release();
     } catch (err) {

@@ -93,9 +93,12 @@ function steeredFs(gitdir: string, staging: string): PromiseFsClient {
     const rel = path.relative(gitdir, abs);
     return rel.startsWith('..') ? path.join(staging, 'outside', path.basename(abs)) : path.join(staging, rel);
   };
+  // Every method is async: isomorphic-git tells a promise fs from a callback fs by calling
+  // readFile() with no arguments and looking for a promise; a synchronous throw there makes it
+  // wait for a callback that never comes (the fetch hangs).
   const promises = {
-    readFile: (p: string, options?: unknown) => {
-      if (path.resolve(p) === config) return Promise.resolve(options ? MIRROR_CONFIG : Buffer.from(MIRROR_CONFIG));
+    readFile: async (p: string, options?: unknown) => {
+      if (path.resolve(p) === config) return options ? MIRROR_CONFIG : Buffer.from(MIRROR_CONFIG);
       return nodeFs.promises.readFile(p, options as never);
     },
     writeFile: async (p: string, data: Buffer | string) => {
@@ -104,14 +107,14 @@ function steeredFs(gitdir: string, staging: string): PromiseFsClient {
       if (target.endsWith('.pack')) checkPackTrailer(target, Buffer.isBuffer(data) ? data : Buffer.from(data));
       return writeAtomically(target, data);
     },
-    mkdir: (p: string) => nodeFs.promises.mkdir(steer(p)),
-    rmdir: (p: string) => nodeFs.promises.rmdir(steer(p)),
-    unlink: (p: string) => nodeFs.promises.unlink(steer(p)),
+    mkdir: async (p: string) => nodeFs.promises.mkdir(steer(p), { recursive: true }),
+    rmdir: async (p: string) => nodeFs.promises.rmdir(steer(p)),
+    unlink: async (p: string) => nodeFs.promises.unlink(steer(p)),
     stat: nodeFs.promises.stat,
     lstat: nodeFs.promises.lstat,
     readdir: nodeFs.promises.readdir,
     readlink: nodeFs.promises.readlink,
-    symlink: (target: string, p: string) => nodeFs.promises.symlink(target, steer(p)),
+    symlink: async (target: string, p: string) => nodeFs.promises.symlink(target, steer(p)),
   };
   return { promises };
 }
