@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { AuthFailureReason } from '../src/observability/metrics.js';
+import { traced } from '../src/observability/tracing.js';
 import type { Authenticate, CanRead, Credentials, Principal, Project, ProjectStore } from '../src/service/stores.js';
 import { noteRefusedCredentials } from './refused-credentials.js';
 import { loggerFor } from './request-log.js';
@@ -57,7 +58,13 @@ export function createAuth<P extends Principal>({
   logger: base,
   onRefused,
 }: AuthOptions<P>): RequestHandler {
+  // The span covers the decision only: what runs after `next()` is the request's, not auth's.
   return async function authorizeProject(req, res, next) {
+    await traced('goproxy.auth', () => decide(req, res));
+    next();
+  };
+
+  async function decide(req: Request, res: Response): Promise<void> {
     const logger = loggerFor(res, base);
     const denied = (log: Logger, reason: keyof typeof REFUSAL_LABELS): NotFoundError | ForbiddenError => {
       onRefused?.(REFUSAL_LABELS[reason]);
@@ -71,7 +78,6 @@ export function createAuth<P extends Principal>({
     if (credentials === null) {
       if (project && project.visibility === 'public') {
         authorized.set(res, { project, principal: null });
-        next();
         return;
       }
       onRefused?.('missing');
@@ -86,8 +92,7 @@ export function createAuth<P extends Principal>({
     const open = project.visibility === 'public' || project.visibility === 'internal';
     if (!open && !(await canRead(principal, project))) throw denied(logger, 'no access to the project');
     authorized.set(res, { project, principal });
-    next();
-  };
+  }
 }
 
 /**

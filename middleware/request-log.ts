@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../src/logger.js';
 import type { Endpoint, ProxyMetrics, RequestKind } from '../src/observability/metrics.js';
+import { endRequestSpan, SpanKind, startSpan, withSpan } from '../src/observability/tracing.js';
 
 /**
  * One log line and one metric observation per request, with a request id: the incoming
@@ -73,10 +74,12 @@ export function createRequestLog({ logger, metrics, classify }: RequestLogOption
     contexts.set(res, context);
     res.setHeader('X-Request-Id', id);
     countBytes(res, context);
+    const span = startSpan('goproxy.request', { 'http.request.method': req.method }, SpanKind.SERVER);
     res.once('close', () => {
       const seconds = (performance.now() - started) / 1000;
       const { kind, endpoint } = classify(pathOf(req));
       const status = res.statusCode;
+      endRequestSpan(span, { kind, endpoint, status, aborted: !res.writableFinished });
       metrics?.request({ kind, endpoint, status, seconds, bytes: context.bytes });
       const fields: Record<string, unknown> = {
         ...(logger.child ? {} : { reqId: id }),
@@ -92,7 +95,8 @@ export function createRequestLog({ logger, metrics, classify }: RequestLogOption
       if (!res.writableFinished) fields['aborted'] = true;
       context.log.info(fields, 'request');
     });
-    next();
+    // Everything the request runs (auth, refs, plan, build) becomes a child of its span.
+    withSpan(span, next);
   };
 }
 

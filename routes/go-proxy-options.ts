@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Logger, silentLogger } from '../src/logger.js';
+import type { MirrorKeeper } from '../src/mirror/mirror-keeper.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
 import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from '../src/service/options.js';
 import type { ProjectServices } from '../src/service/project-services.js';
@@ -35,6 +36,8 @@ export interface GoProxyRouterOptions<P extends Principal = Principal> {
   onDownload?: OnDownload;
   /** The principal's name in download events. Defaults to its `username` or `name` field. */
   principalName?: (principal: P) => string;
+  /** Keeps the mirrors of projects with an `upstream` fresh (src/mirror). Defaults to one per router. */
+  mirrors?: MirrorKeeper;
 }
 
 /** The options as the router uses them: checked, with the logger defaulted. */
@@ -80,6 +83,9 @@ const RouterOptionsSchema = z.strictObject({
   principalName: z
     .custom<(p: Principal) => string>((v) => typeof v === 'function', { error: 'expected a function (principal) => string' })
     .optional(),
+  mirrors: z
+    .custom<MirrorKeeper>((v) => hasMethods(v, ['fresh', 'refresh', 'idle']), { error: 'expected a MirrorKeeper (createMirrorKeeper)' })
+    .optional(),
 });
 
 /** Checks router options once and returns them as the router uses them; throws ConfigError naming the bad option. */
@@ -97,5 +103,6 @@ export function parseRouterOptions<P extends Principal>(options: GoProxyRouterOp
     ...(checked.metrics && { metrics: checked.metrics }),
     ...(options.onDownload && { onDownload: options.onDownload }),
     ...(options.principalName && { principalName: options.principalName }),
+    ...(checked.mirrors && { mirrors: checked.mirrors }),
   };
 }

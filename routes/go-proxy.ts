@@ -3,12 +3,14 @@ import { authorizedRequest, createAuth } from '../middleware/auth.js';
 import { createErrorHandler } from '../middleware/error-handler.js';
 import { createRequestLog, noteProject } from '../middleware/request-log.js';
 import { ConflictError, errorLogFields, ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
+import { createMirrorKeeper } from '../src/mirror/mirror-keeper.js';
 import { isGoModFromMemory } from '../src/service/module-service.js';
 import { createProjectServices } from '../src/service/project-services.js';
 import { type ProxyRequestKind, parseProxyPath } from '../src/service/proxy-path.js';
 import type { Principal } from '../src/service/stores.js';
 import { auditDownload, defaultPrincipalName } from './download-audit.js';
 import { type GoProxyRouterOptions, parseRouterOptions } from './go-proxy-options.js';
+import { acquireFresh, startRefresh } from './mirror-freshness.js';
 import { createObservability } from './observability.js';
 import { classifyRequest } from './request-kind.js';
 import { abortOnClose, cachePolicyFor, sendInfo, sendList, sendMod, sendZip } from './responses.js';
@@ -33,12 +35,14 @@ export const GO_PROXY_ROUTES: Readonly<Record<ProxyRequestKind, string>> = {
 
 /** POST: builds every missing cache entry of one project (for a git server's post-receive hook). */
 export const GO_PROXY_WARM_ROUTE = '/api/v4/projects/{id}/packages/go/-/warm';
+/** `POST`: fetch a mirrored project's upstream now (routes/mirror-freshness.ts). */
+export const GO_PROXY_REFRESH_ROUTE = '/api/v4/projects/{id}/packages/go/-/refresh';
 
 // The raw (still percent-encoded) part after /packages/go/; :id never holds a slash.
 const PROXY_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go(\/.*)$/;
 
 // The warm route as the router matches it (a trailing slash is allowed, as for every Express route).
-const WARM_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go\/-\/warm\/?$/;
+const WARM_PATH = /^\/api\/v4\/projects\/[^/]+\/packages\/go\/-\/(?:warm|refresh)\/?$/;
 
 /** GET and HEAD anywhere, POST on the warm route: what the router answers. Everything else falls through to the host app. */
 function isServed(req: Request): boolean {
@@ -65,6 +69,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
   const audit = { logger, metrics, onDownload: checked.onDownload, principalName: checked.principalName ?? defaultPrincipalName };
   // Warming fills the disk cache. With `cache`, it says whether there is one; with `services`
   // alone, the services bring their own cache and warming is allowed.
+  const mirrors = checked.mirrors ?? createMirrorKeeper({ logger });
   const canWarm = cache ? cache.dir !== undefined : shared !== undefined;
 
   const router = Router({ mergeParams: true, caseSensitive: true });
@@ -88,7 +93,7 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     const request = parseProxyPath(rawPath);
     // Held until the response is over: a zip streams after this handler returns, and its
     // repository must stay open until the last byte.
-    const { service, release } = await services.acquire(project);
+    const { service, release } = await acquireFresh(services, mirrors, project, request);
     res.once('close', release);
     const cacheControl = cachePolicyFor(request, project.visibility);
     switch (request.kind) {
@@ -145,6 +150,12 @@ export function createGoProxyRouter<P extends Principal>(options: GoProxyRouterO
     // The same media type as the .info answers: JSON is UTF-8 by definition (RFC 8259), no charset.
     res.status(202).setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ status: running ? 'running' : 'started' }));
+  });
+  router.post(`${GO_PROXY_BASE}/-/refresh`, readAuth, function refreshMirror(_req, res) {
+    const { project, principal } = authorizedRequest(res);
+    startRefresh(mirrors, project, principal);
+    res.status(202).setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ status: 'started' }));
   });
   router.use(createErrorHandler({ logger }));
   return router;

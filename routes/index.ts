@@ -47,7 +47,7 @@ export type {
 export type { WarmProgress } from '../src/service/warm.js';
 export type { DownloadEvent, OnDownload } from './download-audit.js';
 // Mounted: the router, its options and the hook contract a host implements.
-export { createGoProxyRouter, GO_PROXY_BASE, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from './go-proxy.js';
+export { createGoProxyRouter, GO_PROXY_BASE, GO_PROXY_REFRESH_ROUTE, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from './go-proxy.js';
 export type { GoProxyRouterOptions } from './go-proxy-options.js';
 export type { AppOptions, RunningServer, StartOptions } from './server.js';
 // Standalone: the config file, the config-backed stores and the server.

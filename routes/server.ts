@@ -20,7 +20,10 @@ import {
 } from '../src/config-stores.js';
 import { ConfigError, errorLogFields } from '../src/errors.js';
 import { type Logger, silentLogger } from '../src/logger.js';
+import { createMirrorKeeper, type MirroredProject, type MirrorKeeper } from '../src/mirror/mirror-keeper.js';
+import { MIRROR_DEFAULTS, upstreamFromConfig } from '../src/mirror/upstream-options.js';
 import type { MetricsRegistry } from '../src/observability/metrics.js';
+import { startTracing } from '../src/observability/tracing-sdk.js';
 import { createProjectServices, type ProjectServices } from '../src/service/project-services.js';
 import type { Credentials, Principal, Project } from '../src/service/stores.js';
 import { applyConnectionLimits, serverCreationOptions } from './connection-limits.js';
@@ -39,6 +42,8 @@ export interface AppOptions {
   now?: () => Date;
   /** The prom-client Registry `/metrics` serves. Defaults to a new one per app (never prom-client's global one). */
   metrics?: MetricsRegistry;
+  /** Keeps the mirrors of projects with an `upstream` fresh. Defaults to one for this app. */
+  mirrors?: MirrorKeeper;
 }
 
 /** The standalone app: the Go proxy for the configured projects, `/-/health`, text 404s. */
@@ -69,15 +74,21 @@ function storesOf(config: ServerConfig, now: (() => Date) | undefined): ConfigSt
 
 function createReloadableApp(
   config: ServerConfig,
-  { logger = silentLogger, services: givenServices, now, metrics: givenMetrics }: AppOptions,
+  { logger = silentLogger, services: given, now, metrics: givenMetrics, mirrors }: AppOptions,
   lifecycle: () => Lifecycle = () => 'serving',
 ): { app: Express; swap(config: ServerConfig): void } {
+  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   // One set of services for the project and the group endpoints: one cache, one memory budget.
   const services =
-    givenServices ?? createProjectServices({ modulePrefix: config.modulePrefix, ...(config.cache && { cache: config.cache }), logger });
+    given ??
+    createProjectServices({
+      modulePrefix: config.modulePrefix,
+      ...(config.cache && { cache: config.cache }),
+      logger,
+      ...(metrics && { metrics }),
+    });
   let stores = storesOf(config, now);
   let current = config;
-  const metrics = config.monitoring.metrics ? (givenMetrics ?? new Registry()) : undefined;
   const issuedBy = new WeakMap<object, ConfigTokenStore>();
   const app = express();
   app.disable('x-powered-by');
@@ -113,6 +124,7 @@ function createReloadableApp(
       logger,
       ...(metrics && { metrics }),
       services,
+      ...(mirrors && { mirrors }),
       // Also with `services`: the router reads from it whether there is a disk cache for POST …/-/warm to fill.
       cache: config.cache ?? {},
     }),
@@ -208,6 +220,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     key: await readTlsFile(tls.key, 'server.tls.key', options.configFile),
   };
   const ownsServices = !options.services;
+  const tracing = config.monitoring.tracing ? startTracing(config.monitoring.tracing) : null;
   const metrics = config.monitoring.metrics ? (options.metrics ?? new Registry()) : undefined;
   const services =
     options.services ??
@@ -219,21 +232,24 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
 
   let lifecycle: Lifecycle = 'starting';
-  const unavailableProjects = await checkRepositories(config, services, logger);
+  const mirrors = createMirrorKeeper({ logger });
+  const unavailableProjects = await checkRepositories(config, services, logger, mirrors);
   const { app, swap } = createReloadableApp(
     config,
-    { logger, services, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
+    { logger, services, mirrors, ...(metrics && { metrics }), ...(options.now && { now: options.now }) },
     () => lifecycle,
   );
   const creation = serverCreationOptions(config.server.limits);
   const server = credentials ? https.createServer({ ...credentials, ...creation }, app) : http.createServer(creation, app);
   applyConnectionLimits(server, config.server.limits, logger);
   let serving = config;
+  const stopMirrors = mirrors.schedule(() => mirroredProjects(serving), MIRROR_DEFAULTS.intervalSeconds * 1000);
 
   try {
     await listen(server, config.server.port, config.server.host);
   } catch (err) {
     if (ownsServices) await services.close();
+    await tracing?.shutdown();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -253,7 +269,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
         }
       }
-      const unavailable = await checkRepositories(next, services, logger);
+      // The tracer provider is registered once per process.
+      if (!isDeepStrictEqual(next.monitoring.tracing, serving.monitoring.tracing)) {
+        const where = options.configFile === undefined ? 'monitoring.tracing' : `${options.configFile}: monitoring.tracing`;
+        throw new ConfigError(`${where}: changed; a change here takes a restart (the running config keeps serving)`, { op: 'reload' });
+      }
+      const unavailable = await checkRepositories(next, services, logger, mirrors);
       swap(next);
       serving = next;
       logger.info({ op: 'reload', projects: next.projects.length, users: next.users.length }, 'config reloaded');
@@ -261,10 +282,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     },
     close() {
       lifecycle = 'shutting-down';
+      stopMirrors();
       const drainMs = options.drainMs ?? serving.monitoring.drainSeconds * 1000;
       closing ??= drain(drainMs)
         .then(() => shutdown(server, options.shutdownTimeoutMs ?? 10_000))
-        .then(() => (ownsServices ? services.close() : undefined));
+        .then(() => (ownsServices ? services.close() : undefined))
+        .then(() => tracing?.shutdown());
       return closing;
     },
   };
@@ -285,9 +308,32 @@ function gitdirOf(repository: string): string {
   return repository;
 }
 
-async function checkRepositories(config: ServerConfig, services: ProjectServices, logger: Logger): Promise<number[]> {
+/** The config's projects that have an upstream, as the mirror keeper takes them. */
+function mirroredProjects(config: ServerConfig): MirroredProject[] {
+  return withGitdirs(config.projects).flatMap((project) =>
+    project.upstream
+      ? [
+          {
+            id: project.id,
+            gitdir: project.repository,
+            upstream: upstreamFromConfig(project.upstream, (p) => p, `projects[${project.id}].upstream`),
+          },
+        ]
+      : [],
+  );
+}
+
+async function checkRepositories(
+  config: ServerConfig,
+  services: ProjectServices,
+  logger: Logger,
+  mirrors: MirrorKeeper,
+): Promise<number[]> {
   const unavailable: number[] = [];
   for (const project of withGitdirs(config.projects)) {
+    // A mirror missing is cloned now (a failure is logged by the keeper, and the check below reports it).
+    const mirrored = mirroredProjects({ ...config, projects: [project] })[0];
+    if (mirrored) await mirrors.fresh(mirrored);
     try {
       (await services.acquire({ id: project.id, fullPath: project.path, gitdir: project.repository })).release();
     } catch (err) {

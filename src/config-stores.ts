@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DeployTokenConfig, ProjectConfig, UserConfig } from './config.js';
+import { upstreamFromConfig } from './mirror/upstream-options.js';
 import type { Credentials, Principal, Project, ProjectStore, TokenStore } from './service/stores.js';
 
 /** The hook contract implemented over the config file's `projects` and `users`. */
@@ -32,6 +33,7 @@ export function createConfigProjectStore(projects: readonly ProjectConfig[]): Co
       visibility: entry.visibility,
       gitdir: entry.repository,
       ...(entry.modulePath !== undefined && { modulePath: entry.modulePath }),
+      ...(entry.upstream && { upstream: upstreamFromConfig(entry.upstream, (p) => p, `projects[${entry.id}].upstream`) }),
     };
     byId.set(String(entry.id), project);
     byPath.set(entry.path.toLowerCase(), project);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { UpstreamConfigSchema } from './mirror/upstream-options.js';
 import { MonitoringConfigSchema } from './monitoring-config.js';
 import { ServerLimitsSchema, TrustProxySchema } from './server-limits-config.js';
 import { type CacheOptions, CacheOptionsSchema, ModulePrefix } from './service/options.js';
@@ -140,6 +141,8 @@ const ProjectConfigSchema = z.strictObject({
       error: (issue) => `not a valid module path: ${checkPath(String(issue.input))?.message}`,
     })
     .optional(),
+  /** A repository on a git host: `repository` is then a bare mirror of it, created when missing (src/mirror/upstream-options.ts). */
+  upstream: UpstreamConfigSchema.optional(),
 });
 export type ProjectConfig = z.infer<typeof ProjectConfigSchema>;
 
@@ -289,7 +292,13 @@ export function parseServerConfig(raw: unknown, { file, baseDir }: ParseConfigOp
       ...config.server,
       ...(config.server.tls && { tls: { cert: resolve(config.server.tls.cert), key: resolve(config.server.tls.key) } }),
     },
-    projects: config.projects.map((project) => ({ ...project, repository: resolve(project.repository) })),
+    projects: config.projects.map((project) => ({
+      ...project,
+      repository: resolve(project.repository),
+      ...(project.upstream?.passwordFile !== undefined && {
+        upstream: { ...project.upstream, passwordFile: resolve(project.upstream.passwordFile) },
+      }),
+    })),
     cache: serverCache(config.cache, resolve),
   } as ServerConfig;
 }

@@ -14,6 +14,15 @@ const AddressOrBlock = z.string().refine((text) => parseBlock(text) !== null, {
   error: 'expected an IP address or a CIDR block such as 10.0.0.0/8 or fd00::/8',
 });
 
+/** OpenTelemetry tracing, off unless configured: where the spans go and the service name they carry. */
+export const TracingConfigSchema = z.strictObject({
+  /** OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:4318/v1/traces' }),
+  /** `service.name` of the spans. Defaults to gitlab-go-proxy. */
+  serviceName: z.string().min(1).default('gitlab-go-proxy'),
+});
+export type TracingConfig = z.output<typeof TracingConfigSchema>;
+
 export const MonitoringConfigSchema = z.strictObject({
   /** Client addresses that may read `/metrics`, `/-/health`, `/-/liveness`, `/-/readiness`. Defaults to loopback. */
   allow: z.array(AddressOrBlock).default([...DEFAULT_MONITORING_ALLOW]),
@@ -33,6 +42,8 @@ export const MonitoringConfigSchema = z.strictObject({
   drainSeconds: z.number().min(0).max(300).default(0),
   /** `false` registers no metric at all and `/metrics` answers 404. Defaults to true. */
   metrics: z.boolean().default(true),
+  /** Sends OpenTelemetry spans (request, auth, refs, cache, plan, build) to a collector. Defaults to off. */
+  tracing: TracingConfigSchema.optional(),
 });
 export type MonitoringConfig = z.output<typeof MonitoringConfigSchema>;
 

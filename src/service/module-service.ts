@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { errorLogFields, isAbort, NotFoundError, toProxyError } from '../errors.js';
 import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -8,6 +9,7 @@ import { CodeHost } from '../modfetch/code-host.js';
 import { CodeRepo, type ResolvedVersion } from '../modfetch/code-repo.js';
 import { planModuleZip, readArchivedFile, type ZipPlan } from '../modfetch/zip-plan.js';
 import { type ServiceTelemetry, silentTelemetry } from '../observability/telemetry.js';
+import { startSpan, traced } from '../observability/tracing.js';
 import type { FifoSlots } from '../support/fifo-slots.js';
 import { LruCache } from '../support/lru-cache.js';
 import { MemoryPool } from '../support/memory-pool.js';
@@ -94,12 +96,14 @@ function isCanonicalFor(path: string, version: string): boolean {
  * Runs one protocol method so that whatever escapes is in the error family with its operation:
  * Go's own errors keep Go's message, anything else becomes a generic internal error.
  */
-async function boundary<T>(op: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw toProxyError(err, { as: 'not-found', op });
-  }
+function boundary<T>(op: string, work: () => Promise<T>): Promise<T> {
+  return traced(`goproxy.${op}`, async () => {
+    try {
+      return await work();
+    } catch (err) {
+      throw toProxyError(err, { as: 'not-found', op });
+    }
+  });
 }
 
 /** Converted bytes of filtered files kept between a zip's plan and its build. */
@@ -122,6 +126,8 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
 
   function createZipStream(entries: NativeZipEntry[], signal: AbortSignal | undefined): Readable {
     const started = performance.now();
+    // Ends when the stream closes, after the request's own span may have ended (a cached build goes on for later readers).
+    const span = startSpan('goproxy.build');
     let bytes = -1;
     const stream = createNativeZipStream(entries, { ...(signal && { signal }), onEnd: (n) => (bytes = n) });
     let failed = false;
@@ -133,6 +139,9 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
     });
     stream.once('close', () => {
       const outcome = bytes >= 0 && !failed ? 'built' : failed ? 'failed' : 'aborted';
+      span.setAttributes({ 'goproxy.build.outcome': outcome, 'goproxy.build.bytes': Math.max(bytes, 0) });
+      if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: 'failed' });
+      span.end();
       telemetry.zipBuild({ outcome, seconds: (performance.now() - started) / 1000, bytes: Math.max(bytes, 0) });
     });
     return stream;
@@ -144,7 +153,7 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
 
   /** The CodeRepo for a module at the current refs state (list and conversions are keyed by it). */
   async function codeRepo(path: string): Promise<CodeRepo> {
-    const refs = await repository.refs();
+    const refs = await traced('goproxy.refs', () => repository.refs());
     if (!current || current.host.refs.stateKey !== refs.stateKey) {
       current = { host: new CodeHost(repository, refs), repos: new LruCache(1024) };
     }
@@ -161,7 +170,11 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
   /** The pin of a canonical version, read without touching refs; null when not pinned (yet). */
   async function pinOf(path: string, version: string): Promise<ResolvedVersion | null> {
     if (!isCanonicalFor(path, version)) return null;
-    const pinned = await pins.get(path, version);
+    const pinned = await traced('goproxy.cache', async (span) => {
+      const found = await pins.get(path, version);
+      span.setAttributes({ 'goproxy.cache.artifact': 'pin', 'goproxy.cache.hit': found !== null });
+      return found;
+    });
     telemetry.cacheLookup('pin', pinned !== null);
     return pinned;
   }
@@ -192,7 +205,9 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
       // The module directory is a property of the pinned commit, not of today's refs.
       const loc = await repo.findDirAt(version, resolved.commit);
       // Shared by concurrent requests, so one client going away must not cancel it.
-      return planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version, converted });
+      return traced('goproxy.plan', () =>
+        planModuleZip(repo.code, { commit: resolved.commit, dir: loc.dir, modPath: path, version, converted }),
+      );
     })();
     plans.set(key, { plan, files: 1 });
     plan.then(
@@ -256,7 +271,13 @@ export function createModuleService(options: ModuleServiceOptions): ModuleServic
         const { repo, resolved } = await resolveCanonical(path, version, await pinOf(path, version));
         // "native-1" keeps the keys of caches written before the writer choice was removed.
         const key = createHash('sha256').update(`native-1\0${resolved.commit}\0${path}\0${version}`).digest('hex');
-        const cachedSize = zipCache ? await zipCache.lookup(key) : null;
+        const cachedSize = zipCache
+          ? await traced('goproxy.cache', async (span) => {
+              const size = await zipCache.lookup(key);
+              span.setAttributes({ 'goproxy.cache.artifact': 'zip', 'goproxy.cache.hit': size !== null });
+              return size;
+            })
+          : null;
         // Without a disk cache every request builds: each one is a miss.
         telemetry.cacheLookup('zip', cachedSize !== null);
         // A cached zip was valid when it was built; otherwise the plan must succeed before any

@@ -3,6 +3,7 @@ import { InternalError, isNotFound } from '../errors.js';
 import { openGitRepository } from '../git/open-repository.js';
 import type { GitRepository } from '../git/repository.js';
 import { type Logger, silentLogger } from '../logger.js';
+import type { Upstream } from '../mirror/upstream-options.js';
 import { createProxyMetrics, type MetricsRegistry } from '../observability/metrics.js';
 import { silentTelemetry } from '../observability/telemetry.js';
 import { FifoSlots } from '../support/fifo-slots.js';
@@ -27,6 +28,8 @@ export interface ServedProject {
    * "gopkg.in/yaml.v3"). Defaults to `<modulePrefix>/<fullPath>`.
    */
   modulePath?: string | undefined;
+  /** Where the repository lives upstream: `gitdir` is then a bare mirror the proxy creates and keeps fresh (src/mirror). */
+  upstream?: Upstream | undefined;
 }
 
 export interface ProjectServicesOptions {

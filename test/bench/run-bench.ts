@@ -862,22 +862,30 @@ async function observabilityOverhead(target: Target, rounds: number, scratch: st
     return {
       setup: setup.name,
       rps: median(loads.map((l) => l.rps)),
+      // The least disturbed round: on a shared host, other processes only ever take throughput away.
+      best: Math.max(...loads.map((l) => l.rps)),
+      cpuUs: median(loads.map((l) => l.cpuUs)),
+      leastCpuUs: Math.min(...loads.map((l) => l.cpuUs)),
       p50: median(loads.map((l) => l.p50)),
       p99: median(loads.map((l) => l.p99)),
       rounds: loads.map((l) => Math.round(l.rps)),
     };
   });
-  const off = summary[0]!.rps;
+  const off = summary[0]!;
   const lines = [
-    '| setup | warm .info req/s (median) | ratio to off | p50 | p99 | req/s per round |',
-    '|---|---|---|---|---|---|',
+    '| setup | req/s, median | ratio | req/s, best round | ratio | server CPU/request, median | least | ratio (least) | p50 | p99 | req/s per round |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...summary.map(
       (s) =>
-        `| ${s.setup} | ${s.rps.toFixed(0)} | ${(s.rps / off).toFixed(3)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${s.rounds.join(', ')} |`,
+        `| ${s.setup} | ${s.rps.toFixed(0)} | ${(s.rps / off.rps).toFixed(3)} | ${s.best.toFixed(0)} | ${(s.best / off.best).toFixed(3)} | ${s.cpuUs.toFixed(0)} µs | ${s.leastCpuUs.toFixed(0)} µs | ${(off.leastCpuUs / s.leastCpuUs).toFixed(3)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${s.rounds.join(', ')} |`,
     ),
   ];
-  const on = summary.at(-1)!.rps / off;
-  lines.push('', `target (issue 13): metrics + logs ≥ 0.90 × off: ${on.toFixed(3)} ${on >= 0.9 ? 'PASS' : 'FAIL'}`);
+  const on = summary.at(-1)!;
+  const verdict = (ratio: number): string => `${ratio.toFixed(3)} ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`;
+  lines.push(
+    '',
+    `target (issue 13): metrics + logs >= 0.90 x off: median req/s ${verdict(on.rps / off.rps)}; best round ${verdict(on.best / off.best)}; least CPU per request ${verdict(off.leastCpuUs / on.leastCpuUs)}`,
+  );
   lines.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}; load average ${await loadAverage()}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   const outFile =

@@ -11,13 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BuiltRepo, createFixtureWorld, type FixtureWorld } from '../helpers/fixtures.js';
+import { type BuiltRepo, createFixtureWorld, type FixtureWorld, runCapture } from '../helpers/fixtures.js';
 import {
   type CertPair,
   createSelfSignedCert,
@@ -29,7 +29,7 @@ import {
   goSkipReason,
   writeNetrc,
 } from '../helpers/go-client.js';
-import { type ProxyServer, startProxy } from '../helpers/proxy-process.js';
+import { CLI_PATH, type ProxyServer, startProxy } from '../helpers/proxy-process.js';
 
 const skip = await goSkipReason();
 
@@ -336,6 +336,34 @@ describe('how clients find modules: vanity paths, group endpoint, discovery, dep
     const anonymous = await go.modDownload(`${ROOTS.lib}@v1.0.0`, { ...mode, netrc: null });
     assert.equal(anonymous.ok, false);
     assert.match(anonymous.Error ?? '', /unrecognized import path|404 Not Found/);
+  });
+
+  it('client-setup prints a working setup: its GOPROXY, GONOSUMDB and .netrc lines drive go to the same hashes as direct mode', async () => {
+    const dir = join(world.root, 'server');
+    const configFile = join(dir, (await readdir(dir)).find((f) => /^config-\d+\.yaml$/.test(f))!);
+    const printed = await runCapture(
+      process.execPath,
+      [CLI_PATH, 'client-setup', '--config', configFile, '--group', 'acme', '--url', server.origin, '--username', 'dev'],
+      {
+        env: process.env,
+        timeoutMs: 30_000,
+      },
+    );
+    const text = printed.stdout.toString();
+    assert.equal(printed.code, 0, printed.stderr.toString());
+    const goEnv = (name: string) => new RegExp(`^go env -w ${name}=(.*)$`, 'm').exec(text)?.[1];
+    const goproxy = goEnv('GOPROXY');
+    const gonosumdb = goEnv('GONOSUMDB');
+    assert.equal(goproxy, `${group('acme')},https://proxy.golang.org,direct`);
+    assert.equal(gonosumdb, [ROOTS.core, ROOTS.lib, ROOTS.tools, ROOTS.yaml2, ROOTS.yaml3].sort().join(','));
+    const machines = text.split('\n').filter((l) => l.startsWith('machine '));
+    assert.equal(machines.length, 2);
+    const netrc = join(world.root, 'netrc-client-setup');
+    await writeFile(netrc, `${machines.map((l) => l.replace(/ TOKEN$/, ` ${DEV}`)).join('\n')}\n`, { mode: 0o600 });
+    const mode: GoMode = { goproxy: goproxy!, netrc, label: 'client-setup', env: { GONOSUMDB: gonosumdb!, GOSUMDB: 'sum.golang.org' } };
+    for (const query of [`${ROOTS.lib}@v1.1.0`, `${ROOTS.tools}@v0.1.0`]) {
+      assertSame(await reference(query), await go.modDownload(query, mode), server);
+    }
   });
 
   it('Go 1.24: GOAUTH commands and host:port-only .netrc lines; older go matches netrc by host only', async () => {

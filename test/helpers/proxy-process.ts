@@ -27,6 +27,8 @@ export interface ProxyProject {
   visibility: 'public' | 'internal' | 'private';
   /** The module path of the repository root (a vanity path). Defaults to `<modulePrefix>/<path>`. */
   modulePath?: string;
+  /** Config `upstream` (src/mirror/upstream-options.ts), written as JSON (a YAML flow mapping). */
+  upstream?: { url: string; username?: string; passwordEnv?: string; passwordFile?: string; refreshSeconds?: number };
 }
 
 export interface ProxyDeployToken {
@@ -268,7 +270,10 @@ function renderConfig(options: StartProxyOptions, port: number): string {
   lines.push(`modulePrefix: ${q(options.modulePrefix ?? 'github.com')}`, 'projects:');
   for (const p of options.projects) {
     const modulePath = p.modulePath === undefined ? '' : `, modulePath: ${q(p.modulePath)}`;
-    lines.push(`  - { id: ${p.id}, path: ${q(p.path)}, repository: ${q(p.repository)}, visibility: ${p.visibility}${modulePath} }`);
+    const upstream = p.upstream === undefined ? '' : `, upstream: ${JSON.stringify(p.upstream)}`;
+    lines.push(
+      `  - { id: ${p.id}, path: ${q(p.path)}, repository: ${q(p.repository)}, visibility: ${p.visibility}${modulePath}${upstream} }`,
+    );
   }
   if (options.groups) {
     lines.push('groups:', ...options.groups.map((g) => `  - { id: ${g.id}, path: ${q(g.path)} }`));

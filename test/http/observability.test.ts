@@ -106,7 +106,9 @@ describe('/metrics after real requests', () => {
     const second = await fetch(zipUrl);
     assert.equal(second.status, 200);
     assert.equal((await second.arrayBuffer()).byteLength, size);
-    const afterHit = await scrape();
+    // A request is observed when its response closes, a moment after the client has the last byte.
+    const zipCount = (m: Sample[]): number => metricValue(m, `${DURATION}_count`, { kind: 'zip', status_class: '2xx' });
+    const afterHit = await scrapeUntil((m) => zipCount(m) - zipCount(before) >= 2);
 
     const delta = (m: Sample[], name: string, labels: Record<string, string> = {}): number =>
       metricValue(m, name, labels) - metricValue(before, name, labels);
@@ -132,7 +134,8 @@ describe('/metrics after real requests', () => {
   test('go.mod and pins: a miss, then a hit from memory', async () => {
     const before = await scrape();
     for (let i = 0; i < 2; i++) assert.equal((await fetch(moduleUrl(server, PUBLIC, '@v/v1.1.0.mod'))).status, 200);
-    const after = await scrape();
+    const modCount = (m: Sample[]): number => metricValue(m, `${DURATION}_count`, { kind: 'mod' });
+    const after = await scrapeUntil((m) => modCount(m) - modCount(before) >= 2);
     const delta = (name: string, labels: Record<string, string>): number =>
       metricValue(after, name, labels) - metricValue(before, name, labels);
     assert.equal(delta('goproxy_cache_lookups_total', { artifact: 'mod', result: 'miss' }), 1);
@@ -158,7 +161,8 @@ describe('/metrics after real requests', () => {
       404,
     );
     assert.equal((await fetch(moduleUrl(server, PUBLIC, '@v/v9.9.9.info'))).status, 404);
-    const after = await scrape();
+    const infoCount = (m: Sample[]): number => metricValue(m, `${DURATION}_count`, { kind: 'info', status_class: '4xx' });
+    const after = await scrapeUntil((m) => infoCount(m) - infoCount(before) >= 1);
     const delta = (name: string, labels: Record<string, string>): number =>
       metricValue(after, name, labels) - metricValue(before, name, labels);
     for (const reason of ['missing', 'invalid', 'scope', 'no-access', 'unknown-project']) {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { parse } from 'yaml';
-import { createGoProxyRouter, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from '../../routes/go-proxy.js';
+import { createGoProxyRouter, GO_PROXY_REFRESH_ROUTE, GO_PROXY_ROUTES, GO_PROXY_WARM_ROUTE } from '../../routes/go-proxy.js';
 import { GO_GROUP_PROXY_ROUTES } from '../../routes/group-proxy.js';
 import { OPERATIONS_ROUTES } from '../../routes/health.js';
 import type { ModuleService } from '../../src/service/module-service.js';
@@ -51,6 +51,7 @@ describe('openapi.yaml', () => {
       ...Object.values(GO_PROXY_ROUTES),
       ...Object.values(GO_GROUP_PROXY_ROUTES),
       GO_PROXY_WARM_ROUTE,
+      GO_PROXY_REFRESH_ROUTE,
       ...OPERATIONS_ROUTES,
     ].sort();
     assert.deepEqual(Object.keys(doc.paths).sort(), served);

@@ -83,6 +83,16 @@ const RULES: Rule[] = [
     breaks: ({ from, to }) => under(from, 'src/support') && !isPackage(to) && !under(to, 'src/support') && to !== 'src/errors.ts',
   },
   {
+    name: 'src/mirror imports only src/mirror, src/support, src/errors.ts, src/logger.ts and packages',
+    breaks: ({ from, to }) =>
+      under(from, 'src/mirror') &&
+      !isPackage(to) &&
+      !under(to, 'src/mirror') &&
+      !under(to, 'src/support') &&
+      to !== 'src/errors.ts' &&
+      to !== 'src/logger.ts',
+  },
+  {
     name: 'src/zip and src/modfetch never import src/service, src/cli or the config',
     breaks: ({ from, to }) =>
       (under(from, 'src/zip') || under(from, 'src/modfetch')) &&
@@ -189,6 +199,7 @@ describe('layering', () => {
       ['src/service/warm.ts', "import express from 'express';", /no file in src imports express/],
       ['src/git/refs.ts', "import type { ModuleService } from '../service/module-service.js';", /src\/git imports only/],
       ['src/support/lru-cache.ts', "import { CodeHost } from '../modfetch/code-host.js';", /src\/support imports only/],
+      ['src/mirror/mirror-fetch.ts', "import type { ModuleService } from '../service/module-service.js';", /src\/mirror imports only/],
       ['src/zip/cache.ts', "import type { VersionPins } from '../service/version-pins.js';", /src\/zip and src\/modfetch/],
       ['src/service/warm.ts', "import { sendError } from '../../middleware/error-handler.js';", /src never imports routes or middleware/],
       ['middleware/auth.ts', "import { GO_PROXY_BASE } from '../routes/go-proxy.js';", /middleware never imports routes/],

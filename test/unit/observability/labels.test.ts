@@ -72,7 +72,7 @@ describe('the monitoring allow-list', () => {
   });
 
   test('the config section: loopback by default, bad blocks refused', () => {
-    assert.deepEqual(MonitoringConfigSchema.parse({}), { allow: ['127.0.0.0/8', '::1/128'], drainSeconds: 0 });
+    assert.deepEqual(MonitoringConfigSchema.parse({}), { allow: ['127.0.0.0/8', '::1/128'], drainSeconds: 0, metrics: true });
     for (const bad of ['10.0.0.0/33', '10.0.0/8', 'example.com', '::1/129', '10.0.0.0/8/1', '10.0.0.0/x']) {
       assert.equal(MonitoringConfigSchema.safeParse({ allow: [bad] }).success, false, bad);
     }
