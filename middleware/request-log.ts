@@ -72,6 +72,10 @@ export function createRequestLog({ logger, metrics, classify }: RequestLogOption
     const id = incoming !== undefined && ACCEPTED_ID.test(incoming) ? incoming : randomUUID();
     const context: RequestContext = { id, log: logger.child ? logger.child({ reqId: id }) : logger, bytes: 0 };
     contexts.set(res, context);
+    // One listener each from the request log, the auth-failure limit, the lease release, the
+    // abort of an unfinished build, the pipe of a zip and Express itself: past Node's default warning
+    // of 10 on a zip response, and bounded (a response ends), so not the leak the warning is about.
+    res.setMaxListeners(32);
     res.setHeader('X-Request-Id', id);
     countBytes(res, context);
     const span = startSpan('goproxy.request', { 'http.request.method': req.method }, SpanKind.SERVER);

@@ -60,7 +60,8 @@ export function applyConnectionLimits(server: http.Server, limits: ServerLimits,
   // stopped reading) or it has no request at all; keep it while a response is still being built.
   const building = new WeakMap<Socket, http.ServerResponse>();
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    building.set(res.socket as Socket, res);
+    // A client that reset the connection before its request was parsed leaves no socket here.
+    if (res.socket) building.set(res.socket as Socket, res);
   });
   server.setTimeout(limits.idleTimeoutSeconds * 1000, (socket: Socket) => {
     const res = building.get(socket);
