@@ -27,7 +27,23 @@ test('defaults, resolved paths and normalised digests', () => {
     { ...base, cache: { dir: 'cache', maxBytes: 1024 }, server: { tls: { cert: 'c.pem', key: '/abs/k.pem' } } },
     where,
   );
-  assert.deepEqual(config.server, { host: '127.0.0.1', port: 8080, goImport: 'mod', tls: { cert: '/etc/proxy/c.pem', key: '/abs/k.pem' } });
+  assert.deepEqual(config.server, {
+    host: '127.0.0.1',
+    port: 8080,
+    goImport: 'mod',
+    tls: { cert: '/etc/proxy/c.pem', key: '/abs/k.pem' },
+    trustProxy: false,
+    limits: {
+      authFailures: { max: 30, windowSeconds: 60 },
+      headersTimeoutSeconds: 10,
+      idleTimeoutSeconds: 60,
+      keepAliveTimeoutSeconds: 5,
+      maxConnections: 4096,
+      maxConnectionsPerAddress: 256,
+      maxHeaderBytes: 16384,
+      requestTimeoutSeconds: 30,
+    },
+  });
   assert.equal(config.projects[0]?.repository, '/etc/proxy/repos/group/sub/project.git');
   assert.equal(config.cache?.dir, '/etc/proxy/cache');
   const token = config.users[0]?.tokens[0];
